@@ -1,0 +1,240 @@
+"""Command line: `python -m monitor` (camera, video file or stream), `report`, `bench`.
+
+Wiring only: every step lives in its own module (sources, faces, classifier, tracking,
+pipeline, overlay, moodlog).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from monitor.errors import UserError
+
+EPILOG = """\
+other commands:
+  python -m monitor report LOG.csv [...]   summarise and plot mood logs (see its --help)
+  python -m monitor bench [--source VIDEO] speed of the pipeline against a naive loop (see its --help)
+
+examples:
+  python -m monitor                                   # webcam 0, window, log in logs/
+  python -m monitor --source clip.mp4 --output out.mp4 # batch: every frame, as fast as possible
+  python -m monitor --source clip.mp4 --realtime      # play a file as if it were a camera
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m monitor",
+        description="Box and label every face's emotion live, and log each result with a timestamp to a CSV mood log.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--source", default="0", help="camera index (default 0), video file, or stream URL (rtsp://, http://)")
+    p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad)")
+    p.add_argument("--log", type=Path, help="mood log CSV to create or append to (default: logs/mood-<start time>.csv)")
+    p.add_argument("--output", type=Path, help="also write the annotated frames to this video file (.mp4 or .avi)")
+    p.add_argument("--no-display", action="store_true", help="no window (automatic when there is no display)")
+    p.add_argument("--realtime", action="store_true", help="play a video file at its own frame rate, dropping frames like a camera")
+    p.add_argument("--stride", type=int, default=1, help="batch mode: process every Nth frame (default 1)")
+    p.add_argument(
+        "--smooth", type=int, default=5, help="frames over which each face's label is averaged; 1 turns smoothing off (default 5)"
+    )
+    p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    return p
+
+
+class Stop(Exception):
+    """Raised by the SIGTERM handler, so termination takes the same clean path as Ctrl-C."""
+
+
+def display_available() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def check_output_path(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{path}: cannot create its folder ({err.strerror}); pass a writable --output") from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{path}: not writable; pass a writable --output path")
+
+
+class VideoSink:
+    """Writes annotated frames to a video file, opened on the first frame (its size is known then)."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps, self._writer = path, fps, None
+
+    def write(self, image: np.ndarray) -> None:
+        if self._writer is None:
+            fourcc = cv2.VideoWriter_fourcc(*("XVID" if self.path.suffix.lower() == ".avi" else "mp4v"))
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (image.shape[1], image.shape[0]))
+            if not self._writer.isOpened():
+                raise UserError(f"{self.path}: cannot write a video there; use an .mp4 or .avi path in a writable folder")
+        self._writer.write(image)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+def run(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from monitor.classifier import load_classifier
+    from monitor.faces import HaarDetector
+    from monitor.moodlog import MoodLog, rows_for
+    from monitor.overlay import draw
+    from monitor.pipeline import Pipeline
+    from monitor.sources import LatestFrameReader, frames, open_source, truncated
+    from monitor.tracking import Tracker
+
+    if args.stride < 1 or args.smooth < 1:
+        raise UserError("--stride and --smooth must be at least 1")
+    started = time.time()
+    classifier = load_classifier(args.model)
+    if args.output:
+        check_output_path(args.output)
+    source = open_source(args.source)
+    live = source.is_live or args.realtime
+    show = not args.no_display and display_available()
+    log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    pipeline = Pipeline(HaarDetector().detect, classifier, Tracker(window=args.smooth))
+    sink = VideoSink(args.output, source.fps) if args.output else None
+    reader = LatestFrameReader(source) if live else None
+    stream = iter(reader) if reader else frames(source, args.stride)
+    bar = None
+    if not live and not args.quiet:
+        from tqdm import tqdm
+
+        total = -(-source.frame_count // args.stride) if source.frame_count else None
+        bar = tqdm(total=total, unit="frame", desc=Path(args.source).name, file=sys.stderr, mininterval=0.5)
+
+    signal.signal(signal.SIGTERM, _raise_stop)
+    labels: Counter[str] = Counter()
+    processed = faces = last_index = 0
+    latencies: list[float] = []
+    first_frame_s = None
+    fps = 0.0
+    t_prev = time.perf_counter()
+    message, code = None, 0
+    with MoodLog(log_path, classifier.classes) as log:
+        try:
+            for frame in stream:
+                result = pipeline.analyze(frame)
+                log.add(rows_for(result, args.source))
+                processed += 1
+                last_index = frame.index
+                faces += len(result.faces)
+                labels.update(f.smoothed.label for f in result.faces)
+                now = time.perf_counter()
+                fps = 0.9 * fps + 0.1 / max(now - t_prev, 1e-6) if fps else 1.0 / max(now - t_prev, 1e-6)
+                t_prev = now
+                if show or sink:
+                    draw(frame.image, result, fps)
+                    if sink:
+                        sink.write(frame.image)
+                    if show and not _show(frame.image):
+                        break
+                if live:
+                    latencies.append(time.time() - frame.wall_time)
+                if first_frame_s is None:
+                    first_frame_s = time.time() - started
+                if bar:
+                    bar.update(1)
+                if args.max_frames and processed >= args.max_frames:
+                    break
+        except (KeyboardInterrupt, Stop):
+            message = "stopped; every row so far is in the log"
+        finally:
+            if reader:
+                reader.stop()
+            if bar:
+                bar.close()
+            if sink:
+                sink.close()
+            source.release()
+            if show:
+                cv2.destroyAllWindows()
+    elapsed = time.time() - started
+    if not live and message is None and truncated(source, last_index + 1) and not args.max_frames:
+        message, code = (
+            f"{args.source}: video ended early at frame {last_index + 1} of {source.frame_count} (truncated or damaged); the log keeps every frame read",
+            1,
+        )
+    if reader and reader.stalled:
+        message, code = f"{args.source}: the stream stopped delivering frames; the log keeps every frame read", 1
+    if processed == 0 and code == 0 and message is None:
+        message, code = f"{args.source}: no frame could be read; check the source", 1
+    if not args.quiet:
+        summary(processed, faces, labels, elapsed, log_path, args.output, latencies, reader, first_frame_s)
+    if message:
+        print(("error: " if code else "") + message, file=sys.stderr)
+    return code
+
+
+def _raise_stop(signum, frame) -> None:
+    raise Stop()
+
+
+def _show(image: np.ndarray) -> bool:
+    """Show a frame; False when the user pressed q or Esc or closed the window."""
+    try:
+        cv2.imshow("emotion monitor (q to quit)", image)
+        key = cv2.waitKey(1) & 0xFF
+        return key not in (ord("q"), 27)
+    except cv2.error:
+        raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
+
+
+def summary(processed, faces, labels, elapsed, log_path, output, latencies, reader, first_frame_s) -> None:
+    lines = [f"{processed} frames in {elapsed:.1f} s ({processed / max(elapsed, 1e-9):.1f} fps), {faces} faces"]
+    total = sum(labels.values())
+    if total:
+        lines.append("labels: " + ", ".join(f"{k} {v / total:.0%}" for k, v in labels.most_common()))
+    if latencies:
+        lat = np.array(latencies) * 1000
+        lines.append(
+            f"latency capture->shown: median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms; dropped {reader.dropped} of {reader.captured} frames"
+        )
+    if first_frame_s is not None:
+        lines.append(f"first frame after {first_frame_s:.2f} s")
+    lines.append(f"log: {log_path}" + (f"   video: {output}" if output else ""))
+    print("\n".join(lines), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "report":
+            from monitor.report import main as report_main
+
+            return report_main(argv[1:])
+        if argv and argv[0] == "bench":
+            from monitor.bench import main as bench_main
+
+            return bench_main(argv[1:])
+        return run(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Loading a trained model with its metadata, and classifying a batch of face crops in one call.
+
+Two interchangeable backends read the same metadata: the exported `.tflite` model through
+LiteRT (fast start, no TensorFlow import: what the monitor uses) and the `.keras` model
+(what training and evaluation write). Class names and the crop rule come from metadata.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from monitor.errors import UserError
+from monitor.faces import CropRule
+
+METADATA = "metadata.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "happy-sad"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Class probabilities for one face, with the winning label and its confidence."""
+
+    probabilities: tuple[float, ...]
+    classes: tuple[str, ...]
+
+    @property
+    def index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def label(self) -> str:
+        return self.classes[self.index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.index])
+
+
+class Classifier:
+    """A model and what it needs to be used right: class names, crop rule, input size."""
+
+    def __init__(self, path: Path, metadata: dict, backend) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.classes: tuple[str, ...] = tuple(metadata["classes"])
+        self.crop_rule = CropRule(**metadata["crop_rule"])
+        self._backend = backend
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        """(N, size, size) uint8 crops -> (N, classes) float32 probabilities, in one call."""
+        if len(crops) == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        x = np.asarray(crops, dtype=np.float32).reshape(len(crops), self.crop_rule.size, self.crop_rule.size, 1)
+        return self._backend(x)
+
+    def predict(self, crops: np.ndarray) -> list[Prediction]:
+        return [Prediction(tuple(float(v) for v in p), self.classes) for p in self.probabilities(crops)]
+
+
+def resolve(path: str | Path | None, prefer: str = ".tflite") -> Path:
+    """A model file from a file or folder argument (a folder holds model.tflite / model.keras)."""
+    path = Path(path) if path else DEFAULT_MODEL_DIR
+    if path.is_dir():
+        order = [prefer, ".keras", ".tflite"]
+        for suffix in order:
+            if (path / f"model{suffix}").is_file():
+                return path / f"model{suffix}"
+        raise UserError(f"{path}: no model.tflite or model.keras in this folder; train one with `python -m train DATA_DIR --out {path}`")
+    if not path.is_file():
+        raise UserError(f"{path}: model file not found; pass --model with a .tflite/.keras file or a folder from `python -m train`")
+    return path
+
+
+def read_metadata(model_path: Path) -> dict:
+    meta_path = model_path.parent / METADATA
+    try:
+        meta = json.loads(meta_path.read_text())
+        CropRule(**meta["crop_rule"])
+        if len(meta["classes"]) < 2:
+            raise ValueError("fewer than 2 classes")
+    except FileNotFoundError:
+        raise UserError(f"{meta_path}: missing; keep the metadata.json that `python -m train` wrote beside the model") from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{meta_path}: not a valid model metadata file ({err}); retrain or restore it") from None
+    return meta
+
+
+def load_classifier(path: str | Path | None = None, prefer: str = ".tflite", threads: int | None = None) -> Classifier:
+    """Load a model file or folder; raises UserError for missing, corrupt or mismatched models."""
+    model_path = resolve(path, prefer)
+    meta = read_metadata(model_path)
+    size, k = meta["crop_rule"]["size"], len(meta["classes"])
+    if model_path.suffix == ".tflite":
+        backend = _litert_backend(model_path, threads)
+    elif model_path.suffix == ".keras":
+        backend = _keras_backend(model_path)
+    else:
+        raise UserError(f"{model_path}: unknown model format; use a .tflite or .keras file")
+    # One dummy face both checks the input and output shapes against the metadata and warms up.
+    try:
+        out = backend(np.zeros((1, size, size, 1), dtype=np.float32))
+    except Exception as err:  # any backend failure here means the file does not fit its metadata
+        raise UserError(
+            f"{model_path}: model does not accept {size}x{size}x1 faces ({type(err).__name__}); retrain or use its own metadata.json"
+        ) from None
+    if out.shape != (1, k):
+        raise UserError(f"{model_path}: model gives {out.shape[-1]} outputs but metadata lists {k} classes; retrain or fix metadata.json")
+    return Classifier(model_path, meta, backend)
+
+
+def _litert_backend(path: Path, threads: int | None):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # fall back to TensorFlow's copy of the same interpreter
+        from tensorflow.lite import Interpreter  # type: ignore[no-redef]
+    try:
+        interp = Interpreter(model_path=str(path), num_threads=threads or min(2, os.cpu_count() or 1))
+    except (ValueError, RuntimeError) as err:
+        raise UserError(f"{path}: not a valid TFLite model ({str(err).splitlines()[0][:80]}); retrain or restore the file") from None
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    state = {"n": None}
+
+    def run(x: np.ndarray) -> np.ndarray:
+        if state["n"] != len(x):
+            interp.resize_tensor_input(inp["index"], x.shape)
+            interp.allocate_tensors()
+            state["n"] = len(x)
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        return interp.get_tensor(out["index"]).copy()
+
+    return run
+
+
+def _keras_backend(path: Path):
+    import keras
+    import tensorflow as tf
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as err:  # keras raises many types for a damaged file
+        raise UserError(f"{path}: cannot load this Keras model ({type(err).__name__}); retrain or restore the file") from None
+    call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([call(tf.constant(x[i : i + 256])).numpy() for i in range(0, len(x), 256)])
+
+    return run

@@ -1,0 +1,115 @@
+"""The mood log: its CSV schema and a crash-safe writer.
+
+One row per face per processed frame; a processed frame without a face gets one row with
+empty face fields, so "nobody there" differs from "not recorded". Rows are buffered and
+written through pandas at least once a second as one `write` of whole lines, so after a
+`kill -9` at most the last second is missing and the file still parses.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from monitor.errors import UserError
+from monitor.pipeline import FrameResult
+
+BASE_COLUMNS = ["timestamp", "source", "frame", "stream_time_s", "face_id", "x", "y", "w", "h", "label", "confidence"]
+
+
+def columns_for(classes: tuple[str, ...] | list[str]) -> list[str]:
+    """The log's columns for a model with these classes: the base columns, then p_<class> each."""
+    return BASE_COLUMNS + [f"p_{c}" for c in classes]
+
+
+def iso_timestamp(wall_time: float) -> str:
+    """ISO 8601 local time with milliseconds and UTC offset, e.g. 2026-11-26T10:15:02.137+01:00."""
+    return datetime.fromtimestamp(wall_time).astimezone().isoformat(timespec="milliseconds")
+
+
+def rows_for(result: FrameResult, source: str, timestamp: str | None = None) -> list[tuple]:
+    """Log rows of one frame (one per face, or one empty-face row)."""
+    f = result.frame
+    ts = timestamp or iso_timestamp(f.wall_time)
+    head = (ts, source, f.index, round(f.stream_time_s, 3))
+    if not result.faces:
+        n = len(BASE_COLUMNS) - len(head)
+        return [head + (None,) * n]
+    k = len(result.faces[0].raw.classes)
+    return [
+        head
+        + (face.face_id, face.box.x, face.box.y, face.box.w, face.box.h, face.smoothed.label, round(face.smoothed.confidence, 4))
+        + tuple(round(p, 4) for p in face.raw.probabilities[:k])
+        for face in result.faces
+    ]
+
+
+class MoodLog:
+    """Appends rows to a CSV log; use as a context manager so the last rows are always written."""
+
+    def __init__(self, path: str | Path, classes: tuple[str, ...], flush_every_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self.columns = columns_for(classes)
+        self.flush_every_s = flush_every_s
+        self._rows: list[tuple] = []
+        self._last_flush = time.monotonic()
+        self._fd: int | None = None
+        self.rows_written = 0
+
+    def __enter__(self) -> MoodLog:
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Create the file with a header, or check an existing one has the same columns."""
+        existing = self.path.is_file() and self.path.stat().st_size > 0
+        if existing:
+            with self.path.open(newline="") as f:
+                header = next(csv.reader(f), [])
+            if header != self.columns:
+                raise UserError(
+                    f"{self.path}: existing log has other columns ({', '.join(header[:14])}); "
+                    "it was left untouched: pass another --log to start a new one"
+                )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise UserError(f"{self.path}: cannot write the mood log ({err.strerror}); pass a writable --log path") from None
+        if not existing:
+            self._write(",".join(self.columns) + "\n")
+
+    def add(self, rows: list[tuple]) -> None:
+        """Buffer rows; they reach the file within `flush_every_s` seconds."""
+        self._rows.extend(rows)
+        if time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._rows or self._fd is None:
+            return
+        text = pd.DataFrame(self._rows, columns=self.columns).to_csv(header=False, index=False, lineterminator="\n")
+        self._write(text)
+        self.rows_written += len(self._rows)
+        self._rows.clear()
+
+    def _write(self, text: str) -> None:
+        data = text.encode()
+        while data:  # one write normally; loop only if the OS takes part of it
+            n = os.write(self._fd, data)
+            data = data[n:]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            self.flush()
+            os.close(self._fd)
+            self._fd = None

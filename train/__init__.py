@@ -1,0 +1,1 @@
+"""Training and evaluating the emotion CNN from folders of labelled pictures."""

@@ -1,0 +1,296 @@
+"""Command line: `python -m train DATA_DIR`, `python -m train evaluate DATA_DIR`, `python -m train benchmark`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.errors import UserError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the output
+
+USAGE_EPILOG = """\
+other commands:
+  python -m train evaluate DATA_DIR [--model PATH] [--faces MODE] [--json]
+  python -m train benchmark [--model PATH]
+
+DATA_DIR layouts:
+  DATA_DIR/<class>/...                         split into train/val/test by this command
+  DATA_DIR/train/<class>/..., val/..., test/...  used as given (val/ and test/ optional)
+"""
+
+FACES_HELP = (
+    "how pictures become faces: 'whole' takes every picture as a ready-made face crop; 'detect' cuts out "
+    "every face the Haar detector finds (pictures with none are reported); 'auto' (default) takes a picture "
+    "whole when it is roughly square and at most 3x the model input size (like FER-2013's 48x48 crops), "
+    "and detects faces in anything larger"
+)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    from train.options import FitOptions
+
+    d = FitOptions()
+    p = argparse.ArgumentParser(
+        prog="python -m train",
+        description="Train the emotion CNN from folders of labelled pictures (one folder per class).",
+        epilog=USAGE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data_dir", type=Path, help="folder with one subfolder per class, or train/ val/ [test/] folders of them")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/<data folder>-<time>)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs to train; early stopping may end sooner (default {d.epochs})")
+    p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
+    p.add_argument("--seed", type=int, default=d.seed, help="seed for the split, shuffling and weights (default 0)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"pictures per training step (default {d.batch_size})")
+    p.add_argument(
+        "--learning-rate", type=float, default=d.learning_rate, help=f"peak AdamW learning rate, cosine-decayed (default {d.learning_rate})"
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help=f"stop after this many epochs without better val balanced accuracy (default {d.patience})",
+    )
+    p.add_argument("--size", type=int, default=48, help="face crop side in pixels fed to the network (default 48)")
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=0.15,
+        help="margin added around a detected face box on each side, as a fraction of its size (default 0.15)",
+    )
+    p.add_argument(
+        "--val-fraction", type=float, default=0.15, help="share held out for validation when there is no val/ folder (default 0.15)"
+    )
+    p.add_argument(
+        "--test-fraction", type=float, default=0.15, help="share held out for testing when DATA_DIR has only class folders (default 0.15)"
+    )
+    return p
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m train evaluate", description="Measure a model on folders of labelled pictures.")
+    p.add_argument("data_dir", type=Path, help="class folders (or a train/val/test layout: its test/, else val/, is used)")
+    p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad/model.keras)")
+    p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object with all metrics instead of a table")
+    return p
+
+
+def benchmark_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m train benchmark", description="Per-face classification time of a model on this machine.")
+    p.add_argument("--model", type=Path, help="model folder (default: the shipped models/happy-sad)")
+    p.add_argument("--repeats", type=int, default=200, help="timed calls per measurement (default 200)")
+    return p
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"{folder}: cannot write the output folder ({err.strerror}); choose another --out") from None
+
+
+def versions() -> dict[str, str]:
+    import cv2
+    import keras
+    import numpy
+    import tensorflow
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "opencv": cv2.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def progress(desc: str):
+    from tqdm import tqdm
+
+    return lambda items: tqdm(items, desc=desc, unit="file", mininterval=1.0, file=sys.stderr)
+
+
+def run_train(argv: list[str]) -> int:
+    args = train_parser().parse_args(argv)
+    from monitor.faces import CropRule, DetectorSettings
+    from train import dataset
+
+    if args.epochs < 1 or args.batch_size < 1:
+        raise UserError("--epochs and --batch-size must be at least 1")
+    rule = CropRule(size=args.size, margin=args.margin)
+    out = args.out or Path("runs") / f"{args.data_dir.resolve().name}-{datetime.now():%Y%m%d-%H%M%S}"
+    dataset.detect_layout(args.data_dir)  # fail fast on a bad folder, before the slow imports
+    check_writable(out)
+    command = "python -m train " + shlex.join(argv)
+
+    scan = dataset.scan(args.data_dir, args.faces, rule, args.seed, (args.val_fraction, args.test_fraction), progress("checking pictures"))
+    report_scan(scan)
+
+    import keras
+
+    from train.evaluate import format_report
+    from train.export import plot_confusion, plot_curves, save_models, write_bad_files, write_metadata
+    from train.fit import class_weights, fit
+    from train.model import build_classifier
+    from train.options import FitOptions
+
+    options = FitOptions(args.epochs, args.batch_size, args.learning_rate, patience=args.patience, seed=args.seed)
+    keras.utils.set_random_seed(args.seed)
+    k = len(scan.classes)
+    train_samples, val_samples = scan.splits["train"], scan.splits["val"]
+    if not val_samples:
+        raise UserError(f"{args.data_dir}: no usable validation picture; add pictures or raise --val-fraction")
+    train_ds = dataset.tf_dataset(train_samples, k, rule, options.batch_size, shuffle=True, seed=args.seed)
+    val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
+    weights = class_weights([s.label for s in train_samples], k)
+    classifier = build_classifier(k, rule.size)
+    print(
+        f"model: {classifier.count_params():,} parameters; class weights "
+        + ", ".join(f"{scan.classes[c]} {w:.2f}" for c, w in weights.items())
+    )
+
+    started = time.time()
+    steps = -(-len(train_samples) // options.batch_size)
+    history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
+    seconds = time.time() - started
+    files = save_models(classifier, out)
+
+    from monitor.classifier import load_classifier
+    from train.evaluate import evaluate_scan
+
+    meta = {
+        "format": 1,
+        "classes": scan.classes,
+        "input": {"size": rule.size, "channels": 1, "color": "gray", "pixel_range": [0, 255], "scaling": "inside the model"},
+        "crop_rule": rule.to_dict(),
+        "faces": args.faces,
+        "detector": DetectorSettings().__dict__,
+        "files": files,
+        "command": command,
+        "data": {
+            "dir": str(args.data_dir),
+            "layout": scan.layout,
+            "files": scan.files,
+            "counts": scan.counts(),
+            "skipped": len(scan.skipped),
+            "no_face": len(scan.no_face),
+        },
+        "training": {
+            **options.to_dict(),
+            "epochs_run": len(history.get("loss", [])),
+            "best_epoch": best_epoch(history),
+            "seconds": round(seconds, 1),
+            "device": device_description(),
+        },
+        "versions": versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_metadata(meta, out)  # needed to load the model back for evaluation
+    metrics = {}
+    for split in ("val", "test"):
+        if scan.splits.get(split):
+            metrics[split] = evaluate_scan(load_classifier(out, prefer=".keras"), scan, split)
+    meta["metrics"] = metrics
+    write_metadata(meta, out)
+    plot_curves(history, out)
+    main_split = "test" if "test" in metrics else "val"
+    plot_confusion(metrics[main_split], out, f"{main_split} ({args.data_dir.name})")
+    write_bad_files(scan.skipped, [p for p, _, _ in scan.no_face], out)
+
+    print(
+        f"\ntrained {meta['training']['epochs_run']} epochs in {seconds / 60:.1f} min on {meta['training']['device']}; best epoch {meta['training']['best_epoch']}"
+    )
+    for split, m in metrics.items():
+        print(f"\n{split}:\n{format_report(m)}")
+    print(f"\nwrote {out}/: model.keras, model.tflite, metadata.json, curves.png, confusion.png, bad_files.csv, history.csv")
+    return 0
+
+
+def best_epoch(history: dict) -> int:
+    scores = history.get("val_balanced_accuracy") or []
+    return int(max(range(len(scores)), key=scores.__getitem__)) + 1 if scores else len(history.get("loss", []))
+
+
+def device_description() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({gpus[0].name})" if gpus else f"CPU ({os.cpu_count()} cores)"
+
+
+def report_scan(scan) -> None:
+    counts = scan.counts()
+    total = sum(sum(c.values()) for c in counts.values())
+    print(f"{scan.files} files, {scan.layout}; classes: {', '.join(scan.classes)}")
+    for split, per_class in counts.items():
+        n = sum(per_class.values())
+        detail = ", ".join(f"{c} {v}" for c, v in per_class.items())
+        print(f"  {split:<5} {n:>7} faces ({n / max(total, 1):.0%}): {detail}")
+    if scan.skipped or scan.no_face:
+        print(f"  left out: {len(scan.skipped)} unreadable/too small, {len(scan.no_face)} without a face (listed in bad_files.csv)")
+
+
+def run_evaluate(argv: list[str]) -> int:
+    args = evaluate_parser().parse_args(argv)
+    from monitor.classifier import load_classifier
+    from train import dataset
+    from train.evaluate import evaluate_scan, format_report
+
+    layout, _ = dataset.detect_layout(args.data_dir)
+    classifier = load_classifier(args.model, prefer=".keras")
+    split = "all"
+    if layout == "split folders":
+        split = "test" if (args.data_dir / "test").is_dir() else "val" if (args.data_dir / "val").is_dir() else "train"
+    scan = dataset.scan(
+        args.data_dir,
+        args.faces,
+        classifier.crop_rule,
+        only_split=None if split == "all" else split,
+        progress=progress("reading") if not args.json else (lambda it: it),
+    )
+    metrics = evaluate_scan(classifier, scan, split)
+    metrics = {"model": str(classifier.path), "data": str(args.data_dir), "split": split, **metrics}
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(f"model {classifier.path} on {args.data_dir} ({split})\n{format_report(metrics)}")
+    return 0
+
+
+def run_benchmark(argv: list[str]) -> int:
+    args = benchmark_parser().parse_args(argv)
+    from train.benchmark import benchmark
+
+    benchmark(args.model, args.repeats)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"evaluate": run_evaluate, "benchmark": run_benchmark}
+    try:
+        if argv and argv[0] in commands:
+            return commands[argv[0]](argv[1:])
+        return run_train(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""From folders of labelled pictures to verified samples, splits and a streaming tf.data pipeline.
+
+Every file is checked by decoding it. Files that cannot be used are skipped and reported,
+never deleted; the user's folder is only ever read.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from monitor.errors import UserError
+from monitor.faces import Box, CropRule, HaarDetector
+from monitor.images import ImageError, read_gray
+
+SPLITS = ("train", "val", "test")
+FACE_MODES = ("auto", "detect", "whole")
+# In `auto` mode a picture is taken whole (a ready-made face crop, like FER-2013's 48x48)
+# when it is roughly square and at most this many times the model's input size.
+WHOLE_MAX_FACTOR = 3
+WHOLE_MAX_ASPECT = 1.25
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One face to learn from: a file, its class index, and its box (None = the whole picture)."""
+
+    path: str
+    label: int
+    box: Box | None = None
+
+
+@dataclass
+class Scan:
+    """What a data folder holds once verified: classes, samples per split, and what was left out."""
+
+    classes: list[str]
+    splits: dict[str, list[Sample]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    no_face: list[tuple[str, int, str]] = field(default_factory=list)  # (path, label, split)
+    layout: str = "split folders"
+    files: int = 0
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Samples per class in each split, for printing and for the metadata."""
+        out = {}
+        for split, samples in self.splits.items():
+            c = Counter(s.label for s in samples)
+            out[split] = {name: c.get(i, 0) for i, name in enumerate(self.classes)}
+        return out
+
+
+def class_folders(folder: Path) -> list[str]:
+    """Sorted names of the non-hidden subfolders: the class names."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every non-hidden file below a class folder, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def detect_layout(data_dir: Path) -> tuple[str, list[str]]:
+    """('split folders', classes) for train/[val/][test/] layouts, else ('class folders', classes)."""
+    if not data_dir.is_dir():
+        raise UserError(f"{data_dir}: no such folder; give a folder with one subfolder per class")
+    subdirs = class_folders(data_dir)
+    if "train" in subdirs:
+        classes = class_folders(data_dir / "train")
+        for split in SPLITS[1:]:
+            if split in subdirs and class_folders(data_dir / split) != classes:
+                raise UserError(f"{data_dir / split}: its class folders differ from {data_dir / 'train'}'s ({', '.join(classes)})")
+        layout = "split folders"
+    else:
+        classes, layout = subdirs, "class folders"
+    root = data_dir / "train" if layout == "split folders" else data_dir
+    if len(classes) < 2:
+        found = f"only {classes[0]!r}" if classes else "none"
+        raise UserError(f"{root}: need at least 2 class folders (found {found}); put each class's pictures in its own subfolder")
+    return layout, classes
+
+
+def split_files(files_by_class: dict[int, list[Path]], fractions: tuple[float, float], seed: int) -> dict[str, list[tuple[Path, int]]]:
+    """Stratified, seeded split into train/val/test by file (never by face, so no leakage)."""
+    rng = random.Random(seed)
+    out: dict[str, list[tuple[Path, int]]] = {s: [] for s in SPLITS}
+    for label, files in sorted(files_by_class.items()):
+        files = list(files)
+        rng.shuffle(files)
+        n_val = int(round(len(files) * fractions[0]))
+        n_test = int(round(len(files) * fractions[1]))
+        if len(files) >= 3:  # every split that is asked for gets at least one file per class
+            n_val = max(int(fractions[0] > 0), n_val)
+            n_test = max(int(fractions[1] > 0), n_test)
+        out["val"] += [(p, label) for p in files[:n_val]]
+        out["test"] += [(p, label) for p in files[n_val : n_val + n_test]]
+        out["train"] += [(p, label) for p in files[n_val + n_test :]]
+    return out
+
+
+def faces_in(gray: np.ndarray, mode: str, rule: CropRule, detector: Callable[[np.ndarray], list[Box]] | None) -> list[Box | None]:
+    """The faces a picture contributes: [None] for the whole picture, boxes found, or []."""
+    h, w = gray.shape
+    if mode == "whole":
+        return [None]
+    if mode == "auto" and max(h, w) <= WHOLE_MAX_FACTOR * rule.size and max(h, w) / min(h, w) <= WHOLE_MAX_ASPECT:
+        return [None]
+    return list(detector(gray)) if detector else []
+
+
+def scan(
+    data_dir: str | Path,
+    faces: str = "auto",
+    rule: CropRule | None = None,
+    seed: int = 0,
+    fractions: tuple[float, float] = (0.15, 0.15),
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+    only_split: str | None = None,
+) -> Scan:
+    """Verify every picture under `data_dir` and turn it into samples per split.
+
+    `only_split` (evaluation) reads a single split: the class folders themselves, or in a
+    split layout the given split's folders.
+    """
+    data_dir = Path(data_dir)
+    rule = rule or CropRule()
+    layout, classes = detect_layout(data_dir)
+    if layout == "split folders":
+        present = [s for s in SPLITS if (data_dir / s).is_dir()]
+        if only_split:
+            present = [only_split] if only_split in present else []
+        listed = {
+            s: [(p, i) for i, c in enumerate(classes) if (data_dir / s / c).is_dir() for p in list_files(data_dir / s / c)] for s in present
+        }
+        if not only_split and "val" not in listed:  # no val/ folder: hold out part of train/, by file
+            by_class: dict[int, list[Path]] = {}
+            for p, i in listed["train"]:
+                by_class.setdefault(i, []).append(p)
+            carved = split_files(by_class, (fractions[0], 0.0), seed)
+            listed["train"], listed["val"] = carved["train"], carved["val"]
+    else:
+        by_class = {i: list_files(data_dir / c) for i, c in enumerate(classes)}
+        for i, files in by_class.items():
+            if not files:
+                raise UserError(f"{data_dir / classes[i]}: empty class folder; add pictures or remove the folder")
+        listed = {"all": [(p, i) for i, fs in by_class.items() for p in fs]} if only_split else split_files(by_class, fractions, seed)
+
+    detector = HaarDetector().detect if faces != "whole" else None
+    result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout)
+    for split, items in listed.items():
+        for path, label in progress(items):
+            result.files += 1
+            try:
+                gray = read_gray(path)
+            except (ImageError, OSError) as err:
+                result.skipped.append((str(path), str(err)))
+                continue
+            boxes = faces_in(gray, faces, rule, detector)
+            if not boxes:
+                result.no_face.append((str(path), label, split))
+            result.splits[split] += [Sample(str(path), label, box) for box in boxes]
+
+    usable = sum(len(v) for v in result.splits.values())
+    if usable == 0:
+        raise UserError(
+            f"{data_dir}: no usable picture found ({len(result.skipped)} skipped, {len(result.no_face)} without a face); check the folder and --faces"
+        )
+    if "train" in result.splits and not only_split:
+        have = {s.label for s in result.splits["train"]}
+        missing = [c for i, c in enumerate(classes) if i not in have]
+        if missing:
+            raise UserError(f"{data_dir}: no usable training picture for class {', '.join(missing)}; add pictures to that folder")
+    return result
+
+
+def load_crop(sample: Sample, rule: CropRule) -> np.ndarray:
+    """The model's input for one sample: decode, then the shared crop rule."""
+    gray = read_gray(sample.path)
+    return rule.whole(gray) if sample.box is None else rule.crop(gray, sample.box)
+
+
+def tf_dataset(samples: list[Sample], num_classes: int, rule: CropRule, batch_size: int, shuffle: bool, seed: int = 0):
+    """A tf.data pipeline that streams crops from disk (memory bounded by batch, not data size)."""
+    import tensorflow as tf
+
+    paths = np.array([s.path for s in samples])
+    boxes = np.array([(-1, -1, -1, -1) if s.box is None else (s.box.x, s.box.y, s.box.w, s.box.h) for s in samples], dtype=np.int32)
+    labels = np.array([s.label for s in samples], dtype=np.int32)
+
+    def load(path: bytes, box: np.ndarray) -> np.ndarray:
+        b = None if box[0] < 0 else Box(*(int(v) for v in box))
+        return load_crop(Sample(path.decode(), 0, b), rule)
+
+    def to_example(path, box, label):
+        crop = tf.numpy_function(load, [path, box], tf.uint8, stateful=False)
+        crop = tf.reshape(tf.cast(crop, tf.float32), (rule.size, rule.size, 1))
+        return crop, tf.one_hot(label, num_classes)
+
+    ds = tf.data.Dataset.from_tensor_slices((paths, boxes, labels))
+    if shuffle:
+        ds = ds.shuffle(len(samples), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,108 @@
+"""Metrics that every accuracy claim of the project rests on (pure numpy, no TensorFlow)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor.errors import UserError
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts[true, predicted]."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    return cm
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
+    """Mean recall over the classes present in y_true."""
+    return report(confusion_matrix(y_true, y_pred, num_classes), [str(i) for i in range(num_classes)])["balanced_accuracy"]
+
+
+def report(cm: np.ndarray, classes: list[str], no_face: np.ndarray | None = None) -> dict:
+    """Accuracy, balanced accuracy, per-class precision/recall/f1/support from a confusion matrix.
+
+    `no_face[c]` counts pictures of class c in which no face was found: they are part of the
+    support and count as wrong, so a detector that misses faces cannot inflate the numbers.
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    missed = np.zeros(len(classes), dtype=np.int64) if no_face is None else np.asarray(no_face, dtype=np.int64)
+    correct = np.diag(cm)
+    support = cm.sum(axis=1) + missed
+    predicted = cm.sum(axis=0)
+    recall = np.divide(correct, support, out=np.zeros(len(classes)), where=support > 0)
+    precision = np.divide(correct, predicted, out=np.zeros(len(classes)), where=predicted > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(len(classes)), where=denom > 0)
+    present = support > 0
+    total = int(support.sum())
+    return {
+        "images": total,
+        "evaluated": int(cm.sum()),
+        "no_face": int(missed.sum()),
+        "accuracy": float(correct.sum() / total) if total else 0.0,
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
+        "per_class": {
+            c: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+        "confusion": {"labels": list(classes), "matrix": cm.tolist()},
+    }
+
+
+def format_report(metrics: dict) -> str:
+    """A short human-readable table of a `report` dict."""
+    lines = [
+        f"images {metrics['images']}  evaluated {metrics['evaluated']}  no face {metrics['no_face']}"
+        + (f"  skipped {metrics['skipped']}" if "skipped" in metrics else ""),
+        f"accuracy {metrics['accuracy']:.4f}  balanced accuracy {metrics['balanced_accuracy']:.4f}",
+        f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
+    ]
+    for name, m in metrics["per_class"].items():
+        lines.append(f"{name:<12}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
+    labels = metrics["confusion"]["labels"]
+    lines.append("confusion (rows true, columns predicted): " + " ".join(labels))
+    for name, row in zip(labels, metrics["confusion"]["matrix"]):
+        lines.append(f"  {name:<10}" + " ".join(f"{v:>6}" for v in row))
+    return "\n".join(lines)
+
+
+def evaluate_scan(classifier, scan, split: str, batch: int = 256) -> dict:
+    """Metrics of `classifier` on one split of a scanned folder: one prediction per picture.
+
+    A picture with several faces is judged by its largest face; one with none counts as
+    wrong (`no_face`). Folder classes are matched to the model's classes by name.
+    """
+    from train.dataset import load_crop
+
+    model_classes = list(classifier.classes)
+    unknown = [c for c in scan.classes if c not in model_classes]
+    if unknown:
+        raise UserError(
+            f"class folder(s) {', '.join(unknown)} are not among the model's classes ({', '.join(model_classes)}); rename them or use another --model"
+        )
+    to_model = [model_classes.index(c) for c in scan.classes]
+    seen: set[str] = set()
+    samples = []
+    for s in scan.splits[split]:  # the detector lists the largest face first
+        if s.path not in seen:
+            seen.add(s.path)
+            samples.append(s)
+    k = len(model_classes)
+    y_true = np.array([to_model[s.label] for s in samples], dtype=int)
+    y_pred = np.zeros(len(samples), dtype=int)
+    for i in range(0, len(samples), batch):
+        crops = np.stack([load_crop(s, classifier.crop_rule) for s in samples[i : i + batch]])
+        y_pred[i : i + batch] = classifier.probabilities(crops).argmax(axis=1)
+    no_face = np.zeros(k, dtype=int)
+    for _, label, s in scan.no_face:
+        if s == split:
+            no_face[to_model[label]] += 1
+    metrics = report(confusion_matrix(y_true, y_pred, k), model_classes, no_face)
+    metrics["skipped"] = len(scan.skipped)
+    return metrics

@@ -1,0 +1,86 @@
+"""Writing what a training run produces: models, metadata, curves, confusion matrix, bad-files report."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save_models(classifier, out_dir: Path) -> dict[str, str]:
+    """The inference model as .keras (uncompiled, no augmentation) and as float32 .tflite."""
+    import tensorflow as tf
+
+    keras_path, tflite_path = out_dir / "model.keras", out_dir / "model.tflite"
+    classifier.save(keras_path)
+    converter = tf.lite.TFLiteConverter.from_keras_model(classifier)
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured tensor
+        tflite_path.write_bytes(converter.convert())
+    return {"keras": keras_path.name, "tflite": tflite_path.name}
+
+
+def write_metadata(meta: dict, out_dir: Path) -> Path:
+    path = out_dir / "metadata.json"
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    return path
+
+
+def write_bad_files(skipped: list[tuple[str, str]], no_face: list[str], out_dir: Path) -> Path:
+    """CSV of every file left out and why, so the user can fix or remove them."""
+    path = out_dir / "bad_files.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "reason"])
+        w.writerows(skipped)
+        w.writerows((p, "no face found") for p in no_face)
+    return path
+
+
+def plot_curves(history: dict, out_dir: Path) -> Path:
+    """Loss and accuracy per epoch, train and validation."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        ax.plot(epochs, history.get(key, []), label=f"train {key}")
+        ax.plot(epochs, history.get(f"val_{key}", []), label=f"val {key}")
+        if key == "accuracy" and "val_balanced_accuracy" in history:
+            ax.plot(epochs, history["val_balanced_accuracy"], label="val balanced accuracy")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = out_dir / "curves.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(metrics: dict, out_dir: Path, title: str) -> Path:
+    """Confusion matrix with counts and row-normalised colours."""
+    labels, cm = metrics["confusion"]["labels"], np.array(metrics["confusion"]["matrix"])
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    size = 2.5 + 0.6 * len(labels)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_title(f"{title}\nbalanced accuracy {metrics['balanced_accuracy']:.3f}")
+    fig.tight_layout()
+    path = out_dir / "confusion.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

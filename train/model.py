@@ -1,0 +1,56 @@
+"""The network: a compact VGG-style CNN with augmentation and scaling as Keras layers."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def augmentation() -> keras.Sequential:
+    """Random changes a face may show at a camera: mirror, tilt, framing, lighting.
+
+    Only active while training; the saved inference model leaves it out.
+    """
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal"),
+            layers.RandomRotation(0.05, fill_mode="nearest"),
+            layers.RandomZoom(0.12, fill_mode="nearest"),
+            layers.RandomTranslation(0.08, 0.08, fill_mode="nearest"),
+            layers.RandomContrast(0.3),
+            layers.RandomBrightness(0.2, value_range=(0, 255)),
+        ],
+        name="augmentation",
+    )
+
+
+def conv_block(x, filters: int, dropout: float):
+    """Two 3x3 convolutions with batch norm, then halve the resolution."""
+    for _ in range(2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.MaxPooling2D()(x)
+    return layers.Dropout(dropout)(x)
+
+
+def build_classifier(num_classes: int, size: int = 48, widths=(32, 64, 128, 192)) -> keras.Model:
+    """Face crop (size x size x 1, gray values 0-255) -> class probabilities.
+
+    Scaling to [0, 1] is the first layer, so whatever feeds the model passes raw pixels.
+    """
+    inputs = keras.Input((size, size, 1), name="face")
+    x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
+    for i, filters in enumerate(widths):
+        x = conv_block(x, filters, dropout=0.1 + 0.1 * min(i, 2))
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="emotion_cnn")
+
+
+def with_augmentation(classifier: keras.Model) -> keras.Model:
+    """The training model: augmentation in front of the classifier (weights shared)."""
+    inputs = keras.Input(classifier.input_shape[1:], name="face")
+    return keras.Model(inputs, classifier(augmentation()(inputs)), name="training_model")
