@@ -1,0 +1,126 @@
+"""Scanning class folders: layouts, splits, bad files, and clear errors for unusable folders."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import pytest
+
+from monitor.errors import UserError
+from monitor.faces import CropRule
+from tests.conftest import face_like
+from tests.test_images import make_dodgy_files
+from train.dataset import scan
+
+
+def make_classes(root, counts: dict[str, int], size: int = 48):
+    for name, n in counts.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            cv2.imwrite(str(root / name / f"{i:03d}.png"), face_like(size, smile=name == "happy", seed=i))
+
+
+def tree_hash(root) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_class_folders_are_split_stratified_and_seeded(tmp_path):
+    make_classes(tmp_path, {"happy": 40, "sad": 20, "neutral": 10})
+    a = scan(tmp_path, "whole", seed=1)
+    b = scan(tmp_path, "whole", seed=1)
+    c = scan(tmp_path, "whole", seed=2)
+    assert a.classes == ["happy", "neutral", "sad"]
+    counts = a.counts()
+    assert counts["val"] == {"happy": 6, "neutral": 2, "sad": 3}
+    assert counts["test"] == {"happy": 6, "neutral": 2, "sad": 3}
+    assert counts["train"] == {"happy": 28, "neutral": 6, "sad": 14}
+    assert a.splits == b.splits and a.splits["val"] != c.splits["val"]
+    paths = [{s.path for s in a.splits[k]} for k in ("train", "val", "test")]
+    assert not (paths[0] & paths[1] or paths[0] & paths[2] or paths[1] & paths[2])
+
+
+def test_split_layout_used_as_given_and_val_carved_when_missing(tmp_path):
+    make_classes(tmp_path / "train", {"happy": 20, "sad": 20})
+    make_classes(tmp_path / "test", {"happy": 3, "sad": 3})
+    s = scan(tmp_path, "whole")
+    assert s.layout == "split folders"
+    assert s.counts()["test"] == {"happy": 3, "sad": 3}
+    assert s.counts()["val"] == {"happy": 3, "sad": 3}  # 15 % of train/, per class
+    assert len(s.splits["train"]) == 34
+
+
+def test_bad_files_are_skipped_listed_and_never_touched(tmp_path):
+    make_classes(tmp_path, {"happy": 6, "sad": 6})
+    expected = make_dodgy_files(tmp_path / "sad")
+    before = tree_hash(tmp_path)
+    s = scan(tmp_path, "whole")
+    skipped = {p.split("/")[-1] for p, _ in s.skipped}
+    assert skipped == {n for n, ok in expected.items() if not ok}
+    assert all(reason for _, reason in s.skipped)
+    assert s.files == 12 + len(expected)
+    assert tree_hash(tmp_path) == before
+
+
+def test_auto_takes_small_crops_whole_and_detects_in_photos(tmp_path, web_dir):
+    make_classes(tmp_path, {"happy": 4, "sad": 4})
+    photo = sorted((web_dir / "happy").glob("*.jp*g"))[:5]
+    for p in photo:
+        (tmp_path / "happy" / p.name).write_bytes(p.read_bytes())
+    s = scan(tmp_path, "auto", CropRule())
+    samples = [x for v in s.splits.values() for x in v]
+    whole = [x for x in samples if x.box is None]
+    assert len(whole) == 8  # the 48x48 crops
+    detected_files = {x.path for x in samples if x.box is not None}
+    no_face = {p for p, _, _ in s.no_face}
+    assert len(detected_files) + len(no_face) == 5  # every photo is either cut to faces or reported
+
+
+@pytest.mark.parametrize(
+    "layout, needle",
+    [
+        ({}, "need at least 2 class folders"),
+        ({"happy": 3}, "need at least 2 class folders"),
+        ({"happy": 3, "sad": 0}, "empty class folder"),
+    ],
+)
+def test_unusable_folders_fail_clearly(tmp_path, layout, needle):
+    for name in layout:
+        (tmp_path / name).mkdir()
+    make_classes(tmp_path, {k: v for k, v in layout.items() if v})
+    with pytest.raises(UserError, match=needle):
+        scan(tmp_path, "whole")
+
+
+def test_no_decodable_image_fails_clearly(tmp_path):
+    for name in ("happy", "sad"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.jpg").write_text("nope")
+    with pytest.raises(UserError, match="no usable picture"):
+        scan(tmp_path, "whole")
+
+
+def test_missing_folder_fails_clearly(tmp_path):
+    with pytest.raises(UserError, match="no such folder"):
+        scan(tmp_path / "nothing")
+
+
+def test_tf_dataset_streams_crops_through_the_crop_rule(tmp_path):
+    import numpy as np
+
+    from train.dataset import load_crop, tf_dataset
+
+    make_classes(tmp_path, {"happy": 5, "sad": 5}, size=60)
+    s = scan(tmp_path, "whole")
+    samples = s.splits["train"]
+    ds = tf_dataset(samples, 2, CropRule(), batch_size=4, shuffle=False)
+    x, y = next(iter(ds))
+    assert x.shape == (4, 48, 48, 1) and y.shape == (4, 2)
+    np.testing.assert_array_equal(x.numpy()[0, :, :, 0], load_crop(samples[0], CropRule()).astype("float32"))
+    expected = [1.0, 0.0] if samples[0].label == 0 else [0.0, 1.0]
+    assert y.numpy()[0].tolist() == expected

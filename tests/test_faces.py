@@ -1,0 +1,73 @@
+"""The crop rule and the Haar detector."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from monitor.faces import Box, CropRule, HaarDetector
+from monitor.images import read_gray
+
+
+def test_crop_adds_margin_and_resizes():
+    img = np.zeros((200, 200), np.uint8)
+    img[50:150, 50:150] = 255  # the "face" box
+    rule = CropRule(size=48, margin=0.25)
+    crop = rule.crop(img, Box(50, 50, 100, 100))
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    # 100 px box + 25 % each side = 150 px; the box covers the central 100/150 of the crop
+    inner = 48 * 25 // 150
+    assert crop[inner + 2, 24] == 255 and crop[1, 24] == 0 and crop[24, 1] == 0
+
+
+def test_crop_pads_faces_at_the_frame_edge():
+    img = np.full((100, 100), 90, np.uint8)
+    crop = CropRule(size=32).crop(img, Box(-10, -10, 60, 60))
+    assert crop.shape == (32, 32)
+    assert (crop == 90).all()  # replicated border, not black
+
+
+def test_whole_takes_centre_square():
+    img = np.zeros((60, 120), np.uint8)
+    img[:, 30:90] = 200
+    crop = CropRule(size=30).whole(img)
+    assert crop.shape == (30, 30) and (crop == 200).all()
+
+
+def test_iou():
+    a = Box(0, 0, 10, 10)
+    assert a.iou(a) == 1.0
+    assert a.iou(Box(20, 20, 5, 5)) == 0.0
+    assert abs(a.iou(Box(5, 0, 10, 10)) - 50 / 150) < 1e-9
+
+
+def test_detector_finds_real_faces_close_and_small(web_dir, videos_dir):
+    det = HaarDetector()
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    boxes = det.detect(gray)
+    assert len(boxes) == 1 and boxes[0].w > 100  # a close-up face
+    # the same face shrunk into a 4x larger canvas (a face far away in a room) is still found
+    small = cv2.resize(gray, None, fx=0.5, fy=0.5)
+    room = np.full((gray.shape[0] * 2, gray.shape[1] * 2), 128, np.uint8)
+    room[100 : 100 + small.shape[0], 300 : 300 + small.shape[1]] = small
+    found = det.detect(room)
+    assert len(found) == 1 and 300 <= found[0].x < 300 + small.shape[1]
+
+
+def test_detector_boxes_are_in_full_resolution(videos_dir):
+    det = HaarDetector()
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    big = cv2.resize(gray, None, fx=3, fy=3)  # 1920x1080: scanned downscaled, mapped back
+    (b1,), (b3,) = det.detect(gray), det.detect(big)
+    assert abs(b3.x - 3 * b1.x) < 20 and abs(b3.w - 3 * b1.w) < 30
+
+
+def test_read_gray_on_web_photo(web_dir):
+    files = sorted(p for p in (web_dir / "happy").iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+    assert read_gray(files[0]).ndim == 2
