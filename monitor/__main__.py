@@ -113,49 +113,29 @@ def run(argv: list[str]) -> int:
     show = not args.no_display and display_available()
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
     pipeline = Pipeline(HaarDetector().detect, classifier, Tracker(window=args.smooth))
-    sink = VideoSink(args.output, source.fps) if args.output else None
-    reader = LatestFrameReader(source) if live else None
-    stream = iter(reader) if reader else frames(source, args.stride)
-    bar = None
-    if not live and not args.quiet:
-        from tqdm import tqdm
-
-        total = -(-source.frame_count // args.stride) if source.frame_count else None
-        bar = tqdm(total=total, unit="frame", desc=Path(args.source).name, file=sys.stderr, mininterval=0.5)
-
     signal.signal(signal.SIGTERM, _raise_stop)
-    labels: Counter[str] = Counter()
-    processed = faces = last_index = 0
-    latencies: list[float] = []
-    first_frame_s = None
-    fps = 0.0
-    t_prev = time.perf_counter()
-    message, code = None, 0
-    with MoodLog(log_path, classifier.classes) as log:
+    stats = RunStats()
+    message = None
+    with MoodLog(log_path, classifier.classes) as log:  # opened first: a bad --log fails before any work
+        sink = VideoSink(args.output, source.fps) if args.output else None
+        reader = LatestFrameReader(source) if live else None
+        bar = progress_bar(source, args) if not live and not args.quiet else None
         try:
-            for frame in stream:
+            for frame in iter(reader) if reader else frames(source, args.stride):
                 result = pipeline.analyze(frame)
-                log.add(rows_for(result, args.source))
-                processed += 1
-                last_index = frame.index
-                faces += len(result.faces)
-                labels.update(f.smoothed.label for f in result.faces)
-                now = time.perf_counter()
-                fps = 0.9 * fps + 0.1 / max(now - t_prev, 1e-6) if fps else 1.0 / max(now - t_prev, 1e-6)
-                t_prev = now
+                log.add(rows_for(result, args.source, len(classifier.classes)))
+                stats.add(result, started)
                 if show or sink:
-                    draw(frame.image, result, fps)
+                    draw(frame.image, result, stats.fps)
                     if sink:
                         sink.write(frame.image)
                     if show and not _show(frame.image):
                         break
                 if live:
-                    latencies.append(time.time() - frame.wall_time)
-                if first_frame_s is None:
-                    first_frame_s = time.time() - started
+                    stats.latencies.append(time.time() - frame.wall_time)
                 if bar:
                     bar.update(1)
-                if args.max_frames and processed >= args.max_frames:
+                if args.max_frames and stats.frames >= args.max_frames:
                     break
         except (KeyboardInterrupt, Stop):
             message = "stopped; every row so far is in the log"
@@ -169,18 +149,17 @@ def run(argv: list[str]) -> int:
             source.release()
             if show:
                 cv2.destroyAllWindows()
-    elapsed = time.time() - started
-    if not live and message is None and truncated(source, last_index + 1) and not args.max_frames:
-        message, code = (
-            f"{args.source}: video ended early at frame {last_index + 1} of {source.frame_count} (truncated or damaged); the log keeps every frame read",
-            1,
-        )
+    code = 0
+    if message is None and not live and not args.max_frames and truncated(source, stats.last_index + 1, args.stride):
+        message = f"{args.source}: video ended early at frame {stats.last_index + 1} of {source.frame_count} (truncated or damaged); the log keeps every frame read"
+        code = 1
     if reader and reader.stalled:
         message, code = f"{args.source}: the stream stopped delivering frames; the log keeps every frame read", 1
-    if processed == 0 and code == 0 and message is None:
+    if message is None and stats.frames == 0:
         message, code = f"{args.source}: no frame could be read; check the source", 1
     if not args.quiet:
-        summary(processed, faces, labels, elapsed, log_path, args.output, latencies, reader, first_frame_s)
+        print(stats.summary(time.time() - started, reader), file=sys.stderr)
+        print(f"log: {log_path}" + (f"   video: {args.output}" if args.output else ""), file=sys.stderr)
     if message:
         print(("error: " if code else "") + message, file=sys.stderr)
     return code
@@ -200,20 +179,51 @@ def _show(image: np.ndarray) -> bool:
         raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
 
 
-def summary(processed, faces, labels, elapsed, log_path, output, latencies, reader, first_frame_s) -> None:
-    lines = [f"{processed} frames in {elapsed:.1f} s ({processed / max(elapsed, 1e-9):.1f} fps), {faces} faces"]
-    total = sum(labels.values())
-    if total:
-        lines.append("labels: " + ", ".join(f"{k} {v / total:.0%}" for k, v in labels.most_common()))
-    if latencies:
-        lat = np.array(latencies) * 1000
-        lines.append(
-            f"latency capture->shown: median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms; dropped {reader.dropped} of {reader.captured} frames"
-        )
-    if first_frame_s is not None:
-        lines.append(f"first frame after {first_frame_s:.2f} s")
-    lines.append(f"log: {log_path}" + (f"   video: {output}" if output else ""))
-    print("\n".join(lines), file=sys.stderr)
+class RunStats:
+    """Counts for the end-of-run summary: frames, faces, labels, speed, live latency."""
+
+    def __init__(self) -> None:
+        self.frames = self.faces = 0
+        self.last_index = -1
+        self.labels: Counter[str] = Counter()
+        self.latencies: list[float] = []
+        self.first_frame_s: float | None = None
+        self.fps = 0.0
+        self._t = time.perf_counter()
+
+    def add(self, result, started: float) -> None:
+        self.frames += 1
+        self.last_index = result.frame.index
+        self.faces += len(result.faces)
+        self.labels.update(f.smoothed.label for f in result.faces)
+        now = time.perf_counter()
+        rate = 1.0 / max(now - self._t, 1e-6)
+        self.fps = 0.9 * self.fps + 0.1 * rate if self.fps else rate
+        self._t = now
+        if self.first_frame_s is None:
+            self.first_frame_s = time.time() - started
+
+    def summary(self, elapsed: float, reader) -> str:
+        lines = [f"{self.frames} frames in {elapsed:.1f} s ({self.frames / max(elapsed, 1e-9):.1f} fps), {self.faces} faces"]
+        total = sum(self.labels.values())
+        if total:
+            lines.append("labels: " + ", ".join(f"{k} {v / total:.0%}" for k, v in self.labels.most_common()))
+        if self.latencies:
+            lat = np.array(self.latencies) * 1000
+            lines.append(
+                f"latency capture->shown: median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms; "
+                f"dropped {reader.dropped} of {reader.captured} frames"
+            )
+        if self.first_frame_s is not None:
+            lines.append(f"first frame after {self.first_frame_s:.2f} s")
+        return "\n".join(lines)
+
+
+def progress_bar(source, args):
+    from tqdm import tqdm
+
+    total = -(-source.frame_count // args.stride) if source.frame_count else None
+    return tqdm(total=total, unit="frame", desc=Path(args.source).name, file=sys.stderr, mininterval=0.5)
 
 
 def main(argv: list[str] | None = None) -> int:

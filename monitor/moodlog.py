@@ -32,19 +32,17 @@ def iso_timestamp(wall_time: float) -> str:
     return datetime.fromtimestamp(wall_time).astimezone().isoformat(timespec="milliseconds")
 
 
-def rows_for(result: FrameResult, source: str, timestamp: str | None = None) -> list[tuple]:
-    """Log rows of one frame (one per face, or one empty-face row)."""
+def rows_for(result: FrameResult, source: str, num_classes: int, timestamp: str | None = None) -> list[tuple]:
+    """Log rows of one frame: one per face, or one row with empty face fields."""
     f = result.frame
     ts = timestamp or iso_timestamp(f.wall_time)
     head = (ts, source, f.index, round(f.stream_time_s, 3))
     if not result.faces:
-        n = len(BASE_COLUMNS) - len(head)
-        return [head + (None,) * n]
-    k = len(result.faces[0].raw.classes)
+        return [head + (None,) * (len(BASE_COLUMNS) - len(head) + num_classes)]
     return [
         head
         + (face.face_id, face.box.x, face.box.y, face.box.w, face.box.h, face.smoothed.label, round(face.smoothed.confidence, 4))
-        + tuple(round(p, 4) for p in face.raw.probabilities[:k])
+        + tuple(round(p, 4) for p in face.raw.probabilities)
         for face in result.faces
     ]
 

@@ -28,8 +28,8 @@ def result(index: int, faces: int) -> FrameResult:
 def test_schema_rows_and_no_face_row(tmp_path):
     path = tmp_path / "log.csv"
     with MoodLog(path, CLASSES) as log:
-        log.add(rows_for(result(0, 2), "cam"))
-        log.add(rows_for(result(1, 0), "cam"))
+        log.add(rows_for(result(0, 2), "cam", 2))
+        log.add(rows_for(result(1, 0), "cam", 2))
     df = pd.read_csv(path)
     assert list(df.columns) == [
         "timestamp", "source", "frame", "stream_time_s", "face_id", "x", "y", "w", "h", "label", "confidence", "p_happy", "p_sad",
@@ -45,9 +45,9 @@ def test_schema_rows_and_no_face_row(tmp_path):
 def test_append_same_columns_and_refuse_other_columns(tmp_path):
     path = tmp_path / "log.csv"
     with MoodLog(path, CLASSES) as log:
-        log.add(rows_for(result(0, 1), "a"))
+        log.add(rows_for(result(0, 1), "a", 2))
     with MoodLog(path, CLASSES) as log:
-        log.add(rows_for(result(1, 1), "b"))
+        log.add(rows_for(result(1, 1), "b", 2))
     assert pd.read_csv(path).source.tolist() == ["a", "b"]
     before = path.read_bytes()
     with pytest.raises(UserError, match="other columns"), MoodLog(path, ("angry", "happy", "sad")):
@@ -59,7 +59,7 @@ def test_rows_reach_the_file_within_flush_interval(tmp_path):
     path = tmp_path / "log.csv"
     log = MoodLog(path, CLASSES, flush_every_s=0.0)
     log.open()
-    log.add(rows_for(result(0, 1), "cam"))
+    log.add(rows_for(result(0, 1), "cam", 2))
     assert len(pd.read_csv(path)) == 1  # written while the log is still open
     log.close()
 

@@ -1,0 +1,219 @@
+"""`python -m monitor` end to end on real videos: the log, the output video, signals, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import cv2
+import pandas as pd
+import pytest
+
+from tests.conftest import MODEL_DIR, ROOT, assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def read_log(path):
+    return pd.read_csv(path)
+
+
+def test_batch_video_log_and_output(tmp_path, videos_dir):
+    log, out = tmp_path / "log.csv", tmp_path / "out.mp4"
+    proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--log", str(log), "--output", str(out), "--no-display")
+    assert proc.returncode == 0, proc.stderr
+    df = read_log(log)
+    assert sorted(df.frame.unique()) == list(range(72))  # every frame recorded
+    faces = df.dropna(subset=["face_id"])
+    assert len(faces) >= 65  # one face in (almost) every frame
+    assert faces.face_id.value_counts().iloc[0] >= 60  # and it keeps its id
+    classes = json.loads((MODEL_DIR / "metadata.json").read_text())["classes"]
+    assert set(faces.label) <= set(classes)
+    probs = faces[[f"p_{c}" for c in classes]].sum(axis=1)
+    assert ((probs - 1).abs() < 0.01).all()
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
+    cap.release()
+    assert "72 frames" in proc.stderr and "labels:" in proc.stderr
+
+
+def test_no_face_video_logs_empty_rows(tmp_path, videos_dir):
+    log = tmp_path / "log.csv"
+    proc = run_cli("monitor", "--source", str(videos_dir / "no_face.mp4"), "--log", str(log), "--no-display", "--stride", "2")
+    assert proc.returncode == 0, proc.stderr
+    df = read_log(log)
+    cap, decodable = cv2.VideoCapture(str(videos_dir / "no_face.mp4")), 0
+    while cap.grab():
+        decodable += 1
+    assert len(df) == -(-decodable // 2) and df.face_id.isna().all() and df.label.isna().all()
+    assert df.frame.tolist() == list(range(0, decodable, 2))
+
+
+def test_several_faces_get_distinct_ids(tmp_path, videos_dir):
+    log = tmp_path / "log.csv"
+    proc = run_cli(
+        "monitor", "--source", str(videos_dir / "street_multi_face.mp4"), "--log", str(log), "--no-display", "--max-frames", "30"
+    )
+    assert proc.returncode == 0, proc.stderr
+    df = read_log(log).dropna(subset=["face_id"])
+    per_frame = df.groupby("frame").face_id.agg(["count", "nunique"])
+    assert (per_frame["count"] == per_frame["nunique"]).all()  # no id twice in a frame
+    assert per_frame["count"].max() >= 2
+
+
+def test_smoothing_flag_changes_labels_not_raw_probabilities(tmp_path, videos_dir):
+    logs = {}
+    for smooth in ("1", "15"):
+        logs[smooth] = tmp_path / f"s{smooth}.csv"
+        proc = run_cli("monitor", "--source", str(videos_dir / "grin.mp4"), "--log", str(logs[smooth]), "--no-display", "--smooth", smooth)
+        assert proc.returncode == 0, proc.stderr
+    raw, smooth = read_log(logs["1"]), read_log(logs["15"])
+    pcols = [c for c in raw.columns if c.startswith("p_")]
+    pd.testing.assert_frame_equal(raw[pcols], smooth[pcols])
+    # with smoothing off the logged confidence is the raw maximum; with 15 frames it is not
+    assert ((raw[pcols].max(axis=1) - raw.confidence).abs().dropna() < 1e-3).all()
+    assert ((smooth[pcols].max(axis=1) - smooth.confidence).abs().dropna() > 1e-3).any()
+
+    def flips(df):
+        lab = df.dropna(subset=["label"]).label
+        return int((lab != lab.shift()).sum() - 1)
+
+    assert flips(smooth) <= flips(raw)
+
+
+def start_realtime(tmp_path, video, log):
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--source", str(video), "--realtime", "--no-display", "--log", str(log)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def wait_for_rows(log, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if log.exists() and log.stat().st_size > 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the monitor wrote no rows")
+
+
+def last_timestamp(df) -> float:
+    return datetime.fromisoformat(df.timestamp.iloc[-1]).timestamp()
+
+
+def test_kill_9_loses_at_most_the_last_second(tmp_path, videos_dir):
+    log = tmp_path / "log.csv"
+    proc = start_realtime(tmp_path, videos_dir / "frown_then_smile.mp4", log)
+    wait_for_rows(log)
+    time.sleep(2.5)
+    killed_at = time.time()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    text = log.read_text()
+    assert text.endswith("\n")  # no half-written row
+    df = read_log(log)
+    assert df.timestamp.notna().all() and df.frame.notna().all()
+    assert killed_at - last_timestamp(df) < 1.6
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_cleanly_with_every_row(tmp_path, videos_dir, sig):
+    log = tmp_path / "log.csv"
+    proc = start_realtime(tmp_path, videos_dir / "frown_then_smile.mp4", log)
+    wait_for_rows(log)
+    time.sleep(1.0)
+    sent = time.time()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped" in err
+    df = read_log(log)
+    assert sent - last_timestamp(df) < 0.5  # nothing buffered was lost
+
+
+def test_realtime_keeps_up_with_the_clock(tmp_path, videos_dir):
+    log = tmp_path / "log.csv"
+    proc = run_cli("monitor", "--source", str(videos_dir / "frown_then_smile.mp4"), "--realtime", "--no-display", "--log", str(log))
+    assert proc.returncode == 0, proc.stderr
+    assert "latency" in proc.stderr
+    df = read_log(log)
+    assert df.frame.max() >= 240  # it reached the end of the file, not a backlog
+
+
+def truncated_avi(src, dst, frames=90):
+    """An MJPG .avi of `frames` frames cut in half: it opens, announces 90 frames, holds ~45."""
+    cap = cv2.VideoCapture(str(src))
+    writer = None
+    for _ in range(frames):
+        ok, image = cap.read()
+        writer = writer or cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"MJPG"), 30, image.shape[1::-1])
+        writer.write(image)
+    writer.release()
+    data = dst.read_bytes()
+    dst.write_bytes(data[: len(data) // 2])
+    return dst
+
+
+def test_truncated_video_keeps_log_and_says_so(tmp_path, videos_dir):
+    video = truncated_avi(videos_dir / "frown_then_smile.mp4", tmp_path / "cut.avi")
+    log = tmp_path / "log.csv"
+    proc = run_cli("monitor", "--source", str(video), "--no-display", "--log", str(log))
+    assert_one_line_error(proc, "cut.avi", "ended early")
+    df = read_log(log)
+    assert 30 < df.frame.max() < 60
+    assert sorted(df.frame.unique()) == list(range(df.frame.max() + 1))
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--source", "9"], "cannot open camera"),
+        (["--source", "/no/such.mp4"], "not found"),
+        (["--model", "/no/such/model"], "not found"),
+        (["--log", "/proc/nope/log.csv"], "log.csv"),
+        (["--output", "/proc/nope/out.mp4"], "out.mp4"),
+        (["--stride", "0"], "--stride"),
+    ],
+)
+def test_bad_input_one_line_error(tmp_path, videos_dir, args, needle):
+    base = ["--source", str(videos_dir / "single_face.mp4"), "--no-display", "--log", str(tmp_path / "l.csv")]
+    proc = run_cli("monitor", *base, *args, timeout=60)
+    assert_one_line_error(proc, needle)
+
+
+def test_not_a_video_file(tmp_path):
+    fake = tmp_path / "movie.mp4"
+    fake.write_text("not a video")
+    proc = run_cli("monitor", "--source", str(fake), "--no-display", "--log", str(tmp_path / "l.csv"))
+    assert_one_line_error(proc, "movie.mp4", "not a video")
+
+
+def test_incompatible_model(tmp_path, videos_dir):
+    bad = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, bad)
+    meta = json.loads((bad / "metadata.json").read_text())
+    meta["classes"] = ["a", "b", "c"]
+    (bad / "metadata.json").write_text(json.dumps(meta))
+    proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", str(bad), "--no-display")
+    assert_one_line_error(proc, "metadata")
+    (bad / "model.tflite").write_bytes(b"garbage")
+    proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", str(bad / "model.tflite"), "--no-display")
+    assert_one_line_error(proc, "model.tflite")
+
+
+def test_log_with_other_columns_is_left_untouched(tmp_path, videos_dir):
+    log = tmp_path / "old.csv"
+    log.write_text("a,b,c\n1,2,3\n")
+    proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--no-display", "--log", str(log))
+    assert_one_line_error(proc, "old.csv", "other columns")
+    assert log.read_text() == "a,b,c\n1,2,3\n"
