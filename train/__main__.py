@@ -257,7 +257,7 @@ def run_evaluate(argv: list[str]) -> int:
         args.data_dir,
         args.faces,
         classifier.crop_rule,
-        only_split=None if split == "all" else split,
+        only_split=split,
         progress=progress("reading") if not args.json else (lambda it: it),
     )
     metrics = evaluate_scan(classifier, scan, split)

@@ -166,7 +166,7 @@ def scan(
             result.splits[split] += [Sample(str(path), label, box) for box in boxes]
 
     usable = sum(len(v) for v in result.splits.values())
-    if usable == 0:
+    if usable == 0 and not (only_split and result.no_face):  # evaluation may legitimately find no face
         raise UserError(
             f"{data_dir}: no usable picture found ({len(result.skipped)} skipped, {len(result.no_face)} without a face); check the folder and --faces"
         )

@@ -61,5 +61,13 @@ def fit(
         keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
         keras.callbacks.TerminateOnNaN(),
     ]
-    history = model.fit(train_ds, validation_data=val_ds, epochs=options.epochs, class_weight=weights, callbacks=callbacks, verbose=2)
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=options.epochs,
+        class_weight=weights,
+        callbacks=callbacks,
+        shuffle=False,  # tf.data already reshuffles every epoch
+        verbose=2,
+    )
     return history.history

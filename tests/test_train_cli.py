@@ -1,0 +1,149 @@
+"""`python -m train` and `python -m train evaluate` end to end on a small slice of FER-2013."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.conftest import assert_one_line_error, face_like, run_cli
+from tests.test_images import make_dodgy_files
+
+pytestmark = pytest.mark.slow
+
+
+def slice_of(src, dst, per_class: int):
+    """A small copy of a class-folder tree (the first files of each class)."""
+    for class_dir in sorted(p for p in src.iterdir() if p.is_dir()):
+        (dst / class_dir.name).mkdir(parents=True)
+        for f in sorted(class_dir.iterdir())[:per_class]:
+            shutil.copy(f, dst / class_dir.name / f.name)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, fer_dir):
+    """One short training run on a split layout with dodgy files mixed in; shared by the tests below."""
+    root = tmp_path_factory.mktemp("data")
+    slice_of(fer_dir / "train", root / "data" / "train", 120)
+    slice_of(fer_dir / "val", root / "data" / "val", 40)
+    dodgy = make_dodgy_files(root / "data" / "train" / "sad")
+    out = root / "model"
+    proc = run_cli("train", str(root / "data"), "--out", str(out), "--epochs", "2", "--seed", "3", timeout=600)
+    return root, out, proc, dodgy
+
+
+def test_training_writes_every_output(trained):
+    root, out, proc, dodgy = trained
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("model.keras", "model.tflite", "metadata.json", "curves.png", "confusion.png", "bad_files.csv", "history.csv"):
+        assert (out / name).stat().st_size > 0, name
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["classes"] == ["happy", "sad"]
+    assert meta["crop_rule"] == {"size": 48, "margin": 0.15}
+    assert meta["command"].startswith("python -m train ") and "--seed 3" in meta["command"]
+    assert meta["data"]["counts"]["train"] == {"happy": 120, "sad": 120 + sum(dodgy.values())}
+    assert meta["data"]["counts"]["val"] == {"happy": 40, "sad": 40}
+    assert meta["data"]["skipped"] == sum(not ok for ok in dodgy.values())
+    assert meta["training"]["epochs_run"] == 2 and meta["training"]["seconds"] > 0
+    assert set(meta["metrics"]["val"]) >= {"accuracy", "balanced_accuracy", "per_class", "confusion"}
+    assert {"tensorflow", "keras", "opencv"} <= set(meta["versions"])
+    listed = (out / "bad_files.csv").read_text()
+    for name, ok in dodgy.items():
+        assert (name in listed) != ok, name
+    assert "val:" in proc.stdout and "balanced accuracy" in proc.stdout
+
+
+def test_evaluate_json_matches_training_metrics(trained):
+    root, out, proc, _ = trained
+    ev = run_cli("train", "evaluate", str(root / "data" / "val"), "--model", str(out), "--json")
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    m = json.loads(ev.stdout)
+    assert {"images", "evaluated", "no_face", "skipped", "accuracy", "balanced_accuracy", "per_class", "confusion"} <= set(m)
+    assert m["images"] == 80 and m["evaluated"] == 80 and m["no_face"] == 0
+    assert m["per_class"]["happy"]["support"] == 40
+    meta = json.loads((out / "metadata.json").read_text())
+    assert abs(m["balanced_accuracy"] - meta["metrics"]["val"]["balanced_accuracy"]) < 1e-9
+
+
+def test_tflite_and_keras_agree(trained, fer_dir):
+    from monitor.classifier import load_classifier
+    from monitor.images import read_gray
+
+    _, out, _, _ = trained
+    files = sorted((fer_dir / "val" / "sad").iterdir())[:50] + sorted((fer_dir / "val" / "happy").iterdir())[:50]
+    lite, ker = load_classifier(out / "model.tflite"), load_classifier(out / "model.keras")
+    crops = np.stack([lite.crop_rule.whole(read_gray(f)) for f in files])
+    np.testing.assert_allclose(lite.probabilities(crops), ker.probabilities(crops), atol=1e-3)
+
+
+def test_any_number_of_classes_and_class_folder_layout(tmp_path):
+    import cv2
+
+    for i, name in enumerate(["angry", "happy", "neutral", "sad"]):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for j in range(12):
+            cv2.imwrite(str(tmp_path / "d" / name / f"{j}.png"), face_like(48, smile=i % 2 == 0, seed=10 * i + j))
+    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--epochs", "1", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["classes"] == ["angry", "happy", "neutral", "sad"]
+    assert meta["data"]["layout"] == "class folders"
+    assert {s: sum(c.values()) for s, c in meta["data"]["counts"].items()} == {"train": 32, "val": 8, "test": 8}
+    assert "test" in meta["metrics"] and len(meta["metrics"]["test"]["confusion"]["matrix"]) == 4
+    assert "test" in proc.stdout and "(67%)" in proc.stdout  # proportions printed
+
+
+def test_train_bad_inputs(tmp_path):
+    (tmp_path / "one" / "happy").mkdir(parents=True)
+    assert_one_line_error(run_cli("train", str(tmp_path / "missing")), "missing", "no such folder")
+    assert_one_line_error(run_cli("train", str(tmp_path / "one")), "need at least 2 class folders")
+    (tmp_path / "one" / "sad").mkdir()
+    assert_one_line_error(run_cli("train", str(tmp_path / "one")), "empty class folder")
+    for name in ("happy", "sad"):
+        (tmp_path / "one" / name / "a.jpg").write_text("not an image")
+    assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(tmp_path / "o")), "no usable picture")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "cannot write the output folder")
+
+
+def test_evaluate_bad_models(trained, tmp_path):
+    root, out, _, _ = trained
+    val = str(root / "data" / "val")
+    assert_one_line_error(run_cli("train", "evaluate", val, "--model", str(tmp_path / "none.keras")), "none.keras", "not found")
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(out, corrupt)
+    (corrupt / "model.keras").write_bytes(b"PK\x03\x04 broken zip")
+    assert_one_line_error(run_cli("train", "evaluate", val, "--model", str(corrupt / "model.keras")), "model.keras")
+    wrong = tmp_path / "wrong"
+    shutil.copytree(out, wrong)
+    meta = json.loads((wrong / "metadata.json").read_text())
+    meta["crop_rule"]["size"] = 64
+    (wrong / "metadata.json").write_text(json.dumps(meta))
+    assert_one_line_error(run_cli("train", "evaluate", val, "--model", str(wrong)), "64x64")
+
+
+def test_no_face_pictures_count_as_wrong(trained, tmp_path):
+    """Large pictures without a face go to the detector, find nothing, and count in no_face."""
+    _, out, _, _ = trained
+    import cv2
+
+    for name in ("happy", "sad"):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            blank = np.full((300, 400), 128 + i, np.uint8)
+            cv2.imwrite(str(tmp_path / name / f"wall{i}.png"), blank)
+    ev = run_cli("train", "evaluate", str(tmp_path), "--model", str(out), "--json")
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    m = json.loads(ev.stdout)
+    assert m["no_face"] == 4 and m["evaluated"] == 0 and m["balanced_accuracy"] == 0.0
+
+
+def test_help_explains_every_option():
+    proc = run_cli("train", "--help")
+    assert proc.returncode == 0
+    for opt in ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "evaluate"):
+        assert opt in proc.stdout
