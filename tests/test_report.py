@@ -1,0 +1,134 @@
+"""`python -m monitor report` on generated logs with known answers and on a log the monitor wrote."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from monitor.errors import UserError
+from monitor.moodlog import columns_for
+from monitor.report import filter_rows, parse_time, read_logs, summarise
+from tests.conftest import assert_one_line_error, run_cli
+
+CLASSES = ("happy", "sad")
+T0 = pd.Timestamp("2026-11-20T10:00:00+01:00")
+
+
+def write_log(path, segments, fps=10, start=T0, source="cam"):
+    """segments: list of (seconds, label or None); one face (id 1) while a label is given."""
+    rows, frame = [], 0
+    for seconds, label in segments:
+        for _ in range(int(seconds * fps)):
+            ts = (start + pd.Timedelta(seconds=frame / fps)).isoformat(timespec="milliseconds")
+            if label is None:
+                rows.append([ts, source, frame, frame / fps] + [None] * 9)
+            else:
+                p = (0.9, 0.1) if label == "happy" else (0.2, 0.8)
+                rows.append([ts, source, frame, frame / fps, 1, 10, 10, 50, 50, label, max(p), *p])
+            frame += 1
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(path, index=False)
+    return path
+
+
+def test_known_summary(tmp_path):
+    log = write_log(tmp_path / "a.csv", [(60, "happy"), (30, "sad"), (30, None)])
+    s = summarise(read_logs([log]).rows, "30s")
+    assert s.frames == 1200 and s.frames_with_face == 900
+    assert s.shares.round(6).to_dict() == {"happy": round(2 / 3, 6), "sad": round(1 / 3, 6)}
+    assert abs(s.stretches.loc["happy", "seconds"] - 59.9) < 1e-6
+    assert abs(s.stretches.loc["sad", "seconds"] - 29.9) < 1e-6
+    assert s.stretches.loc["sad", "start"] == T0 + pd.Timedelta(seconds=60)
+    b = s.buckets
+    assert b["happy"].tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert b["sad"].tolist() == [0.0, 0.0, 1.0, 0.0]
+    assert b["no face"].tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert s.faces.loc["1", "frames"] == 900
+
+
+def test_gap_splits_stretch(tmp_path):
+    log = write_log(tmp_path / "a.csv", [(10, "happy"), (5, None), (20, "happy")])
+    s = summarise(read_logs([log]).rows)
+    assert abs(s.stretches.loc["happy", "seconds"] - 19.9) < 1e-6
+
+
+def test_partial_last_line_and_bad_timestamps_are_left_out_with_a_note(tmp_path):
+    log = write_log(tmp_path / "a.csv", [(10, "happy")])
+    text = log.read_text().splitlines()
+    text[5] = "not-a-time" + text[5][text[5].index(",") :]
+    log.write_text("\n".join(text) + "\n" + text[-1][:40])  # a crash mid-row
+    logs = read_logs([log])
+    assert len(logs.rows) == 99  # 100 whole rows, one with a bad timestamp; the cut-off row is not taken as "no face"
+    assert logs.rows["face_id"].notna().all()
+    assert any("1 of 100 rows unreadable" in n for n in logs.notes)
+    assert any("cut off" in n for n in logs.notes)
+
+
+def test_several_logs_keep_their_real_days_and_mixed_classes_are_noted(tmp_path):
+    a = write_log(tmp_path / "mon.csv", [(10, "happy")])
+    b = write_log(tmp_path / "tue.csv", [(10, "sad")], start=T0 + pd.Timedelta(days=1))
+    text = b.read_text().replace("p_happy,p_sad", "p_happy,p_unhappy")
+    b.write_text(text)
+    logs = read_logs([a, b])
+    s = summarise(logs.rows, "1h")
+    assert s.span[1] - s.span[0] > pd.Timedelta(hours=23)
+    assert len(s.buckets) == 2  # nothing in between is invented
+    assert s.frames == 200
+    assert any("different classes" in n for n in logs.notes)
+
+
+def test_face_and_time_filters(tmp_path):
+    log = write_log(tmp_path / "a.csv", [(60, "happy"), (60, "sad")])
+    rows = read_logs([log]).rows
+    since = parse_time("2026-11-20T10:01:00+01:00", "--since")
+    s = summarise(filter_rows(rows, since=since), "1min")
+    assert s.frames == 600 and list(s.shares.index) == ["sad"]
+    s = summarise(filter_rows(rows, face="2"), "1min")
+    assert s.frames == 1200 and s.frames_with_face == 0
+    with pytest.raises(UserError, match="not a date"):
+        parse_time("yesterday-ish", "--since")
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("", "empty file"),
+        ("a,b\n1,2\n", "not a mood log"),
+        ("timestamp,source,frame,stream_time_s,face_id,x,y,w,h,label,confidence\n", "no valid rows"),
+    ],
+)
+def test_bad_logs(tmp_path, content, needle):
+    log = tmp_path / "bad.csv"
+    log.write_text(content)
+    proc = run_cli("monitor", "report", str(log))
+    assert_one_line_error(proc, "bad.csv", needle)
+
+
+def test_one_bad_log_among_good_ones_is_reported_not_fatal(tmp_path):
+    good = write_log(tmp_path / "good.csv", [(10, "happy")])
+    (tmp_path / "bad.csv").write_text("")
+    proc = run_cli("monitor", "report", str(good), str(tmp_path / "bad.csv"), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    assert "bad.csv: empty file" in proc.stdout and "frames      100" in proc.stdout
+
+
+def test_bad_every(tmp_path):
+    good = write_log(tmp_path / "good.csv", [(1, "happy")])
+    assert_one_line_error(run_cli("monitor", "report", str(good), "--every", "often"), "--every")
+
+
+@pytest.mark.slow
+def test_report_on_a_log_written_by_the_monitor(tmp_path, videos_dir):
+    log = tmp_path / "mood.csv"
+    proc = run_cli("monitor", "--source", str(videos_dir / "face_then_no_face.mov"), "--no-display", "--log", str(log), "--stride", "2")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "report"
+    proc = run_cli("monitor", "report", str(log), "--out", str(out), "--every", "1s")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("timeline.png", "faces.png", "confidence.png", "report.html"):
+        assert (out / name).stat().st_size > 1000, name
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # self-contained, opens offline
+    df = pd.read_csv(log)
+    frames, with_face = df.frame.nunique(), df.dropna(subset=["face_id"]).frame.nunique()
+    assert f"frames      {frames}, with a face {with_face}" in proc.stdout
+    assert 0 < with_face < frames  # the face goes away in this video
