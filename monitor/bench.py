@@ -1,0 +1,255 @@
+"""`python -m monitor bench`: how fast the monitor runs, against a naive loop and the `fer` package.
+
+Every number is measured in the same run on the same video, so the printed ratios compare
+like with like. The naive loop is what a first version of such a monitor does: Haar on the
+full-resolution frame, `model.predict` per face, a DataFrame row per face.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from monitor.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_VIDEO = ROOT.parent / "shared" / "videos" / "single_face.mp4"
+
+
+def vga_video(src: Path, dst: Path) -> Path:
+    """The 640x360 single-face clip letterboxed to 640x480, the size fer's numbers are quoted for."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30
+    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frame = cv2.resize(frame, (640, int(frame.shape[0] * 640 / frame.shape[1])))
+        pad = (480 - frame.shape[0]) // 2
+        writer.write(cv2.copyMakeBorder(frame, pad, 480 - frame.shape[0] - pad, 0, 0, cv2.BORDER_CONSTANT))
+    writer.release()
+    cap.release()
+    return dst
+
+
+def decode_all(path: Path, limit: int | None) -> tuple[list[np.ndarray], float]:
+    """All frames in memory (so decoding is timed once, apart from the loops) and ms per frame."""
+    cap = cv2.VideoCapture(str(path))
+    frames, t = [], time.perf_counter()
+    while limit is None or len(frames) < limit:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    ms = (time.perf_counter() - t) * 1000 / max(1, len(frames))
+    cap.release()
+    if not frames:
+        raise UserError(f"{path}: no frame could be decoded; pass another --source")
+    return frames, ms
+
+
+def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path) -> dict:
+    """The monitor's own per-frame path: detect, classify (one batch), track, draw, log."""
+    from monitor.classifier import load_classifier
+    from monitor.faces import HaarDetector
+    from monitor.moodlog import MoodLog, rows_for
+    from monitor.overlay import draw
+    from monitor.pipeline import Pipeline
+    from monitor.sources import Frame
+    from monitor.tracking import Tracker
+
+    clf = load_classifier(model)
+    pipe = Pipeline(HaarDetector().detect, clf, Tracker())
+    stage = defaultdict(float)
+    faces = 0
+    with MoodLog(log_dir / "project.csv", clf.classes) as log:
+        t0 = time.perf_counter()
+        for i, image in enumerate(frames):
+            image = image.copy()
+            result = pipe.analyze(Frame(image, i, i / 30, time.time()))
+            t = time.perf_counter()
+            draw(image, result)
+            t2 = time.perf_counter()
+            log.add(rows_for(result, "bench", len(clf.classes)))
+            stage["draw"] += t2 - t
+            stage["log"] += time.perf_counter() - t2
+            faces += len(result.faces)
+        total = time.perf_counter() - t0
+    stage.update(pipe.seconds)
+    return summarise("project pipeline", total, len(frames), faces, stage)
+
+
+def naive_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path) -> dict:
+    """A straightforward loop: full-resolution Haar, model.predict per face, DataFrame row per face."""
+    import keras
+    import pandas as pd
+
+    from monitor.classifier import read_metadata, resolve
+    from monitor.faces import CropRule
+
+    path = resolve(model, prefer=".keras")
+    path = path.with_suffix(".keras")
+    meta = read_metadata(path)
+    net = keras.saving.load_model(path, compile=False)
+    rule = CropRule(**meta["crop_rule"])
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    df = pd.DataFrame(columns=["timestamp", "frame", "x", "y", "w", "h", "label", "confidence"])
+    stage = defaultdict(float)
+    faces = 0
+    t0 = time.perf_counter()
+    for i, image in enumerate(frames):
+        image = image.copy()
+        t = time.perf_counter()
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        boxes = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))
+        t1 = time.perf_counter()
+        stage["detect"] += t1 - t
+        for x, y, w, h in boxes if len(boxes) else []:
+            from monitor.faces import Box
+
+            t = time.perf_counter()
+            crop = rule.crop(gray, Box(int(x), int(y), int(w), int(h))).astype("float32")[None, :, :, None]
+            p = net.predict(crop, verbose=0)[0]
+            t1 = time.perf_counter()
+            label = meta["classes"][int(np.argmax(p))]
+            cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), (0, 255, 0), 2)
+            cv2.putText(image, label, (int(x), int(y) - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 0), 2)
+            t2 = time.perf_counter()
+            row = pd.DataFrame([[time.time(), i, x, y, w, h, label, float(p.max())]], columns=df.columns)
+            df = pd.concat([df, row], ignore_index=True) if len(df) else row
+            t3 = time.perf_counter()
+            stage["classify"] += t1 - t
+            stage["draw"] += t2 - t1
+            stage["log"] += t3 - t2
+            faces += 1
+    df.to_csv(log_dir / "naive.csv", index=False)
+    return summarise("naive loop", time.perf_counter() - t0, len(frames), faces, stage)
+
+
+def fer_loop(frames: list[np.ndarray]) -> dict | None:
+    """The `fer` package's detect_emotions per frame (Haar + quantized mini-Xception), if installed."""
+    try:
+        from fer.fer import FER
+    except ImportError:
+        return None
+    detector = FER(mtcnn=False)
+    detector.detect_emotions(frames[0])  # warm-up
+    faces = 0
+    t0 = time.perf_counter()
+    for image in frames:
+        faces += len(detector.detect_emotions(image))
+    return summarise("fer (Haar + TFLite mini-Xception)", time.perf_counter() - t0, len(frames), faces, {})
+
+
+def summarise(name: str, total: float, n: int, faces: int, stage: dict) -> dict:
+    return {
+        "name": name,
+        "frames": n,
+        "faces": faces,
+        "fps": n / total,
+        "ms_per_frame": 1000 * total / n,
+        "stages_ms": {k: 1000 * v / n for k, v in stage.items()},
+    }
+
+
+def startup_seconds(video: Path, model: Path | None) -> float:
+    """Launch-to-first-annotated-frame of `python -m monitor`, as the monitor itself reports it."""
+    cmd = [sys.executable, "-m", "monitor", "--source", str(video), "--no-display", "--max-frames", "1", "--log", os.devnull + ".csv"]
+    if model:
+        cmd += ["--model", str(model)]
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd[cmd.index("--log") + 1] = str(Path(tmp) / "l.csv")
+        t = time.time()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.time() - t
+    m = re.search(r"first frame after ([\d.]+) s", proc.stderr)
+    return float(m.group(1)) if m else wall
+
+
+def live_latency(video: Path, model: Path | None) -> dict:
+    """Capture-to-shown latency in --realtime mode (the camera stand-in), as the monitor reports it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "monitor", "--source", str(video), "--realtime", "--no-display", "--log", str(Path(tmp) / "l.csv")]
+        if model:
+            cmd += ["--model", str(model)]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    m = re.search(r"median (\d+) ms, p95 (\d+) ms; dropped (\d+) of (\d+)", proc.stderr)
+    if not m:
+        return {}
+    return {"median_ms": int(m.group(1)), "p95_ms": int(m.group(2)), "dropped": int(m.group(3)), "captured": int(m.group(4))}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m monitor bench", description="Frame rate and per-stage time of the monitor vs a naive loop and fer.")
+    p.add_argument("--source", type=Path, help="video to measure on (default: ../shared/videos/single_face.mp4 letterboxed to 640x480)")
+    p.add_argument("--model", type=Path, help="model folder (default: the shipped one)")
+    p.add_argument("--frames", type=int, default=300, help="at most this many frames (default 300)")
+    p.add_argument("--no-fer", action="store_true", help="skip fer even when it is installed")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--report-rows", type=int, help="instead: time `monitor report` on a generated log of this many rows")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if args.report_rows:
+        from monitor.report_bench import run as report_bench
+
+        return report_bench(args.report_rows, args.json)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if args.source:
+            if not args.source.is_file():
+                raise UserError(f"{args.source}: video not found; pass an existing file to --source")
+            video = args.source
+        elif SHARED_VIDEO.is_file():
+            video = vga_video(SHARED_VIDEO, tmp / "single_face_640x480.mp4")
+        else:
+            raise UserError(f"{SHARED_VIDEO} not found; pass a video with --source")
+        frames, decode_ms = decode_all(video, args.frames)
+        runs = [project_loop(frames, args.model, tmp), naive_loop(frames, args.model, tmp)]
+        fer = None if args.no_fer else fer_loop(frames)
+        if fer:
+            runs.append(fer)
+        for r in runs:
+            r["stages_ms"]["decode"] = decode_ms
+        startup = startup_seconds(video, args.model)
+        latency = live_latency(video, args.model)
+    h, w = frames[0].shape[:2]
+    result = {
+        "video": str(args.source or "single_face.mp4 letterboxed to 640x480"),
+        "size": f"{w}x{h}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "runs": runs,
+        "speedup_vs_naive": runs[0]["fps"] / runs[1]["fps"],
+        "speedup_vs_fer": runs[0]["fps"] / fer["fps"] if fer else None,
+        "startup_to_first_frame_s": startup,
+        "realtime_latency": latency,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['video']} ({result['size']}, {len(frames)} frames) on {result['machine']}")
+    stages = ["decode", "detect", "classify", "track", "draw", "log"]
+    print(f"{'loop':<36}{'fps':>8}{'ms/frame':>10}{'faces':>7}  " + "".join(f"{s:>9}" for s in stages))
+    for r in runs:
+        cells = "".join(f"{r['stages_ms'][s]:>9.2f}" if s in r["stages_ms"] else f"{'-':>9}" for s in stages)
+        print(f"{r['name']:<36}{r['fps']:>8.1f}{r['ms_per_frame']:>10.2f}{r['faces']:>7}  {cells}")
+    print(f"speed-up: {result['speedup_vs_naive']:.1f}x the naive loop" + (f", {result['speedup_vs_fer']:.1f}x fer" if fer else ", fer not installed (pip install --no-deps fer)"))
+    print(f"startup to first annotated frame: {startup:.2f} s")
+    if latency:
+        print(f"--realtime capture-to-shown latency: median {latency['median_ms']} ms, p95 {latency['p95_ms']} ms ({latency['dropped']} of {latency['captured']} frames dropped)")
+    return 0
