@@ -29,6 +29,8 @@ examples:
   python -m monitor                                   # webcam 0, window, log in logs/
   python -m monitor --source clip.mp4 --output out.mp4 # batch: every frame, as fast as possible
   python -m monitor --source clip.mp4 --realtime      # play a file as if it were a camera
+  python -m monitor --source photo.jpg --output labelled.jpg
+  python -m monitor --source photos/ --recursive --output labelled/
 """
 
 
@@ -39,10 +41,17 @@ def parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--source", default="0", help="camera index (default 0), video file, or stream URL (rtsp://, http://)")
+    p.add_argument(
+        "--source", default="0", help="camera index (default 0), video file, stream URL (rtsp://, http://), picture, or folder of pictures"
+    )
     p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad)")
     p.add_argument("--log", type=Path, help="mood log CSV to create or append to (default: logs/mood-<start time>.csv)")
-    p.add_argument("--output", type=Path, help="also write the annotated frames to this video file (.mp4 or .avi)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        help="also write the annotated frames to this video file (.mp4 or .avi); for a picture an image file, for a folder a folder",
+    )
+    p.add_argument("--recursive", action="store_true", help="with a folder --source: include its subfolders")
     p.add_argument("--no-display", action="store_true", help="no window (automatic when there is no display)")
     p.add_argument("--realtime", action="store_true", help="play a video file at its own frame rate, dropping frames like a camera")
     p.add_argument("--stride", type=int, default=1, help="batch mode: process every Nth frame (default 1)")
@@ -98,6 +107,7 @@ def run(argv: list[str]) -> int:
     from monitor.faces import HaarDetector
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
+    from monitor.photos import is_picture_file
     from monitor.pipeline import Pipeline
     from monitor.sources import LatestFrameReader, frames, open_source, truncated
     from monitor.tracking import Tracker
@@ -106,6 +116,9 @@ def run(argv: list[str]) -> int:
         raise UserError("--stride and --smooth must be at least 1")
     started = time.time()
     classifier = load_classifier(args.model)
+    source_path = Path(args.source)
+    if source_path.is_dir() or (not args.source.isdigit() and is_picture_file(source_path)):
+        return run_photos_cli(args, source_path, classifier)
     if args.output:
         check_output_path(args.output)
     source = open_source(args.source)
@@ -163,6 +176,26 @@ def run(argv: list[str]) -> int:
     if message:
         print(("error: " if code else "") + message, file=sys.stderr)
     return code
+
+
+def run_photos_cli(args, source: Path, classifier) -> int:
+    """--source is a picture or a folder of pictures."""
+    from monitor.faces import HaarDetector
+    from monitor.moodlog import MoodLog
+    from monitor.photos import run_photos, summary
+    from monitor.pipeline import Pipeline
+    from monitor.tracking import Tracker
+
+    if args.output and source.is_file():
+        check_output_path(args.output)
+    log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    show = source.is_file() and not args.no_display and display_available()
+    pipeline = Pipeline(HaarDetector().detect, classifier, Tracker(window=1))
+    with MoodLog(log_path, classifier.classes) as log:
+        stats = run_photos(source, pipeline, log, args.output, show, args.recursive, args.quiet)
+    if not args.quiet:
+        print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {args.output}" if args.output else ""), file=sys.stderr)
+    return 0
 
 
 def _raise_stop(signum, frame) -> None:

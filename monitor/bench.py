@@ -193,7 +193,9 @@ def live_latency(video: Path, model: Path | None) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m monitor bench", description="Frame rate and per-stage time of the monitor vs a naive loop and fer.")
+    p = argparse.ArgumentParser(
+        prog="python -m monitor bench", description="Frame rate and per-stage time of the monitor vs a naive loop and fer."
+    )
     p.add_argument("--source", type=Path, help="video to measure on (default: ../shared/videos/single_face.mp4 letterboxed to 640x480)")
     p.add_argument("--model", type=Path, help="model folder (default: the shipped one)")
     p.add_argument("--frames", type=int, default=300, help="at most this many frames (default 300)")
@@ -248,8 +250,13 @@ def main(argv: list[str]) -> int:
     for r in runs:
         cells = "".join(f"{r['stages_ms'][s]:>9.2f}" if s in r["stages_ms"] else f"{'-':>9}" for s in stages)
         print(f"{r['name']:<36}{r['fps']:>8.1f}{r['ms_per_frame']:>10.2f}{r['faces']:>7}  {cells}")
-    print(f"speed-up: {result['speedup_vs_naive']:.1f}x the naive loop" + (f", {result['speedup_vs_fer']:.1f}x fer" if fer else ", fer not installed (pip install --no-deps fer)"))
+    print(
+        f"speed-up: {result['speedup_vs_naive']:.1f}x the naive loop"
+        + (f", {result['speedup_vs_fer']:.1f}x fer" if fer else ", fer not installed (pip install --no-deps fer)")
+    )
     print(f"startup to first annotated frame: {startup:.2f} s")
     if latency:
-        print(f"--realtime capture-to-shown latency: median {latency['median_ms']} ms, p95 {latency['p95_ms']} ms ({latency['dropped']} of {latency['captured']} frames dropped)")
+        print(
+            f"--realtime capture-to-shown latency: median {latency['median_ms']} ms, p95 {latency['p95_ms']} ms ({latency['dropped']} of {latency['captured']} frames dropped)"
+        )
     return 0

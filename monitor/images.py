@@ -20,11 +20,11 @@ class ImageError(ValueError):
     """A file that cannot be used as a picture; the message says why, in a few words."""
 
 
-def read_gray(path: str | Path) -> np.ndarray:
-    """Decode a picture file to a 2-D uint8 grayscale array, upright (EXIF applied).
+def decode(path: str | Path) -> np.ndarray:
+    """Decode a picture file, upright (EXIF applied), as 8-bit gray or BGR.
 
     Raises ImageError("empty file" / "not a decodable image" / "too small ...") for files a
-    training run should skip and report.
+    training run should skip and report and the photo mode lists as skipped.
     """
     path = Path(path)
     data = np.fromfile(path, dtype=np.uint8)
@@ -35,19 +35,25 @@ def read_gray(path: str | Path) -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:
         raise ImageError("not a decodable image")
-    return to_gray8(image, path)
-
-
-def to_gray8(image: np.ndarray, path: str | Path = "image") -> np.ndarray:
-    """Any OpenCV image (gray/BGR/BGRA, 8/16-bit/float) to 2-D uint8 grayscale."""
     if image.dtype == np.uint16:
         image = (image / 257.0).round().astype(np.uint8)
     elif image.dtype != np.uint8:
         image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    if image.ndim == 3:
-        code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-        image = cv2.cvtColor(image, code) if image.shape[2] in (3, 4) else image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     if min(image.shape[:2]) < MIN_SIDE:
         h, w = image.shape[:2]
         raise ImageError(f"too small to hold a face ({w}x{h} px, need {MIN_SIDE}+)")
     return np.ascontiguousarray(image)
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """A picture file as 2-D uint8 grayscale: what the detector and the crop rule take."""
+    image = decode(path)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+
+
+def read_bgr(path: str | Path) -> np.ndarray:
+    """A picture file as 8-bit BGR: what the overlay draws on."""
+    image = decode(path)
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
