@@ -1,0 +1,39 @@
+"""The benchmarks run and report consistent numbers (no timing thresholds here: they print, people judge)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_monitor_bench_json(videos_dir):
+    proc = run_cli("monitor", "bench", "--frames", "20", "--no-fer", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    project, naive = r["runs"][0], r["runs"][1]
+    assert r["size"] == "640x480" and project["frames"] == naive["frames"] == 20
+    assert project["faces"] >= 18 and naive["faces"] >= 18  # both find the face in (almost) every frame
+    assert set(project["stages_ms"]) >= {"decode", "detect", "classify", "track", "draw", "log"}
+    assert abs(r["speedup_vs_naive"] - project["fps"] / naive["fps"]) < 1e-9
+    assert 0 < r["startup_to_first_frame_s"] < 60
+    assert r["realtime_latency"]["captured"] > 0
+
+
+def test_report_bench_json():
+    proc = run_cli("monitor", "bench", "--report-rows", "3000", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = json.loads(proc.stdout)
+    assert r["rows"] == 3000 and r["project"]["frames"] == 3000
+    assert r["project"]["peak_mb"] > 0 and r["baseline_read_all_columns"]["seconds"] > 0
+
+
+def test_model_benchmark_prints_per_face_times():
+    proc = run_cli("train", "benchmark", "--repeats", "20")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("litert 1 face", "litert batch of 8, per face", "keras-compiled 1 face", "baseline model.predict 1 face"):
+        assert name in proc.stdout
