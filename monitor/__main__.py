@@ -58,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--smooth", type=int, default=5, help="frames over which each face's label is averaged; 1 turns smoothing off (default 5)"
     )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=3,
+        help="scan the whole frame for faces every Nth frame; in between, known faces are re-found near their last box (default 3; 1 = full scan always)",
+    )
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     return p
@@ -104,16 +110,14 @@ class VideoSink:
 def run(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from monitor.classifier import load_classifier
-    from monitor.faces import HaarDetector
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
     from monitor.photos import is_picture_file
-    from monitor.pipeline import Pipeline
+    from monitor.pipeline import make_pipeline
     from monitor.sources import LatestFrameReader, frames, open_source, truncated
-    from monitor.tracking import Tracker
 
-    if args.stride < 1 or args.smooth < 1:
-        raise UserError("--stride and --smooth must be at least 1")
+    if min(args.stride, args.smooth, args.detect_every) < 1:
+        raise UserError("--stride, --smooth and --detect-every must be at least 1")
     started = time.time()
     classifier = load_classifier(args.model)
     source_path = Path(args.source)
@@ -125,7 +129,7 @@ def run(argv: list[str]) -> int:
     live = source.is_live or args.realtime
     show = not args.no_display and display_available()
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
-    pipeline = Pipeline(HaarDetector().detect, classifier, Tracker(window=args.smooth))
+    pipeline = make_pipeline(classifier, args.smooth, args.detect_every)
     signal.signal(signal.SIGTERM, _raise_stop)
     stats = RunStats()
     message = None
@@ -180,17 +184,15 @@ def run(argv: list[str]) -> int:
 
 def run_photos_cli(args, source: Path, classifier) -> int:
     """--source is a picture or a folder of pictures."""
-    from monitor.faces import HaarDetector
     from monitor.moodlog import MoodLog
     from monitor.photos import run_photos, summary
-    from monitor.pipeline import Pipeline
-    from monitor.tracking import Tracker
+    from monitor.pipeline import make_pipeline
 
     if args.output and source.is_file():
         check_output_path(args.output)
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
     show = source.is_file() and not args.no_display and display_available()
-    pipeline = Pipeline(HaarDetector().detect, classifier, Tracker(window=1))
+    pipeline = make_pipeline(classifier, smooth=1)
     with MoodLog(log_path, classifier.classes) as log:
         stats = run_photos(source, pipeline, log, args.output, show, args.recursive, args.quiet)
     if not args.quiet:

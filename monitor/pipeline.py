@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from monitor.classifier import Classifier, Prediction
-from monitor.faces import Box
+from monitor.faces import Box, HaarDetector
 from monitor.sources import Frame
 from monitor.tracking import Tracker
 
@@ -39,19 +39,41 @@ class FrameResult:
 
 
 class Pipeline:
-    """Composes a face detector, the classifier and the tracker; records time spent per stage."""
+    """Composes a face detector, the classifier and the tracker; records time spent per stage.
 
-    def __init__(self, detect: Callable[[np.ndarray], list[Box]], classifier: Classifier, tracker: Tracker) -> None:
+    With `detect_every=N` the whole frame is scanned on every Nth frame only; in between, the
+    faces already known are re-found near their last boxes (`detect_near`), which is several
+    times cheaper. New faces therefore appear within N frames.
+    """
+
+    def __init__(
+        self,
+        detect: Callable[[np.ndarray], list[Box]],
+        classifier: Classifier,
+        tracker: Tracker,
+        detect_near: Callable[[np.ndarray, list[Box]], list[Box]] | None = None,
+        detect_every: int = 1,
+    ) -> None:
         self.detect = detect
+        self.detect_near = detect_near
+        self.detect_every = max(1, detect_every)
         self.classifier = classifier
         self.tracker = tracker
         self.seconds: dict[str, float] = defaultdict(float)
+        self._count = 0
+        self._boxes: list[Box] = []
+
+    def find_faces(self, gray: np.ndarray) -> list[Box]:
+        full = self.detect_near is None or self._count % self.detect_every == 0
+        self._count += 1
+        self._boxes = self.detect(gray) if full else self.detect_near(gray, self._boxes)
+        return self._boxes
 
     def analyze(self, frame: Frame) -> FrameResult:
         t0 = time.perf_counter()
         image = frame.image
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        boxes = self.detect(gray)
+        boxes = self.find_faces(gray)
         t1 = time.perf_counter()
         rule = self.classifier.crop_rule
         crops = np.stack([rule.crop(gray, b) for b in boxes]) if boxes else np.zeros((0, rule.size, rule.size), np.uint8)
@@ -68,3 +90,9 @@ class Pipeline:
         self.seconds["classify"] += t2 - t1
         self.seconds["track"] += t3 - t2
         return FrameResult(frame, faces)
+
+
+def make_pipeline(classifier: Classifier, smooth: int = 5, detect_every: int = 1) -> Pipeline:
+    """The monitor's standard pipeline: Haar detector, this classifier, IoU tracker."""
+    detector = HaarDetector()
+    return Pipeline(detector.detect, classifier, Tracker(window=smooth), detector.detect_near, detect_every)

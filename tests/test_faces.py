@@ -71,3 +71,16 @@ def test_detector_boxes_are_in_full_resolution(videos_dir):
 def test_read_gray_on_web_photo(web_dir):
     files = sorted(p for p in (web_dir / "happy").iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
     assert read_gray(files[0]).ndim == 2
+
+
+def test_detect_near_refinds_a_moved_face_cheaply(videos_dir):
+    det = HaarDetector()
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    (box,) = det.detect(gray)
+    shifted = np.roll(gray, 25, axis=1)  # the face moved 25 px to the right
+    (again,) = det.detect_near(shifted, [box])
+    assert abs(again.x - (box.x + 25)) < 15 and abs(again.w - box.w) < 0.3 * box.w
+    assert det.detect_near(np.full_like(gray, 128), [box]) == []  # face gone: not invented
