@@ -147,3 +147,21 @@ def test_help_explains_every_option():
     assert proc.returncode == 0
     for opt in ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "evaluate"):
         assert opt in proc.stdout
+
+
+def test_seven_fer_classes(tmp_path, fer_dir):
+    """FER's seven classes, combined from the two shared folders with symbolic links, train and evaluate."""
+    other = fer_dir.parent / "fer2013-other"
+    for split, n in (("train", 20), ("val", 6)):
+        for src in (fer_dir / split, other / split):
+            for class_dir in sorted(p for p in src.iterdir() if p.is_dir()):
+                dst = tmp_path / "fer7" / split / class_dir.name
+                dst.mkdir(parents=True)
+                for f in sorted(class_dir.iterdir())[:n]:
+                    (dst / f.name).symlink_to(f)
+    proc = run_cli("train", str(tmp_path / "fer7"), "--out", str(tmp_path / "m"), "--epochs", "1", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["classes"] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert np.array(meta["metrics"]["val"]["confusion"]["matrix"]).shape == (7, 7)
+    assert meta["metrics"]["val"]["images"] == 42
