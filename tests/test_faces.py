@@ -9,6 +9,14 @@ from monitor.faces import Box, CropRule, HaarDetector
 from monitor.images import read_gray
 
 
+def first_gray(videos_dir) -> np.ndarray:
+    """The first frame of the single-face clip, in gray: a webcam-like close-up face."""
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+
+
 def test_crop_adds_margin_and_resizes():
     img = np.zeros((200, 200), np.uint8)
     img[50:150, 50:150] = 255  # the "face" box
@@ -43,10 +51,7 @@ def test_iou():
 
 def test_detector_finds_real_faces_close_and_small(web_dir, videos_dir):
     det = HaarDetector()
-    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
-    ok, frame = cap.read()
-    cap.release()
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    gray = first_gray(videos_dir)
     boxes = det.detect(gray)
     assert len(boxes) == 1 and boxes[0].w > 100  # a close-up face
     # the same face shrunk into a 4x larger canvas (a face far away in a room) is still found
@@ -59,10 +64,7 @@ def test_detector_finds_real_faces_close_and_small(web_dir, videos_dir):
 
 def test_detector_boxes_are_in_full_resolution(videos_dir):
     det = HaarDetector()
-    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
-    ok, frame = cap.read()
-    cap.release()
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    gray = first_gray(videos_dir)
     big = cv2.resize(gray, None, fx=3, fy=3)  # 1920x1080: scanned downscaled, mapped back
     (b1,), (b3,) = det.detect(gray), det.detect(big)
     assert abs(b3.x - 3 * b1.x) < 20 and abs(b3.w - 3 * b1.w) < 30
@@ -75,10 +77,7 @@ def test_read_gray_on_web_photo(web_dir):
 
 def test_detect_near_refinds_a_moved_face_cheaply(videos_dir):
     det = HaarDetector()
-    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
-    ok, frame = cap.read()
-    cap.release()
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    gray = first_gray(videos_dir)
     (box,) = det.detect(gray)
     shifted = np.roll(gray, 25, axis=1)  # the face moved 25 px to the right
     (again,) = det.detect_near(shifted, [box])
