@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from monitor.errors import UserError
@@ -101,21 +100,6 @@ def check_writable(folder: Path) -> None:
         raise UserError(f"{folder}: cannot write the output folder ({err.strerror}); choose another --out") from None
 
 
-def versions() -> dict[str, str]:
-    import cv2
-    import keras
-    import numpy
-    import tensorflow
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tensorflow.__version__,
-        "keras": keras.__version__,
-        "opencv": cv2.__version__,
-        "numpy": numpy.__version__,
-    }
-
-
 def progress(desc: str):
     from tqdm import tqdm
 
@@ -124,7 +108,7 @@ def progress(desc: str):
 
 def run_train(argv: list[str]) -> int:
     args = train_parser().parse_args(argv)
-    from monitor.faces import CropRule, DetectorSettings
+    from monitor.faces import CropRule
     from train import dataset
 
     if args.epochs < 1 or args.batch_size < 1:
@@ -141,7 +125,7 @@ def run_train(argv: list[str]) -> int:
     import keras
 
     from train.evaluate import format_report
-    from train.export import plot_confusion, plot_curves, save_models, write_bad_files, write_metadata
+    from train.export import build_metadata, plot_confusion, plot_curves, save_models, write_bad_files, write_metadata
     from train.fit import class_weights, fit
     from train.model import build_classifier
     from train.options import FitOptions
@@ -170,16 +154,13 @@ def run_train(argv: list[str]) -> int:
     from monitor.classifier import load_classifier
     from train.evaluate import evaluate_scan
 
-    meta = {
-        "format": 1,
-        "classes": scan.classes,
-        "input": {"size": rule.size, "channels": 1, "color": "gray", "pixel_range": [0, 255], "scaling": "inside the model"},
-        "crop_rule": rule.to_dict(),
-        "faces": args.faces,
-        "detector": DetectorSettings().__dict__,
-        "files": files,
-        "command": command,
-        "data": {
+    meta = build_metadata(
+        classes=scan.classes,
+        rule=rule,
+        faces=args.faces,
+        files=files,
+        command=command,
+        data={
             "dir": str(args.data_dir),
             "layout": scan.layout,
             "files": scan.files,
@@ -187,16 +168,13 @@ def run_train(argv: list[str]) -> int:
             "skipped": len(scan.skipped),
             "no_face": len(scan.no_face),
         },
-        "training": {
+        training={
             **options.to_dict(),
             "epochs_run": len(history.get("loss", [])),
             "best_epoch": best_epoch(history),
             "seconds": round(seconds, 1),
-            "device": device_description(),
         },
-        "versions": versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    )
     write_metadata(meta, out)  # needed to load the model back for evaluation
     metrics = {}
     for split in ("val", "test"):
@@ -221,13 +199,6 @@ def run_train(argv: list[str]) -> int:
 def best_epoch(history: dict) -> int:
     scores = history.get("val_balanced_accuracy") or []
     return int(max(range(len(scores)), key=scores.__getitem__)) + 1 if scores else len(history.get("loss", []))
-
-
-def device_description() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"GPU ({gpus[0].name})" if gpus else f"CPU ({os.cpu_count()} cores)"
 
 
 def report_scan(scan) -> None:

@@ -6,6 +6,10 @@ import contextlib
 import csv
 import io
 import json
+import os
+import platform
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +29,47 @@ def save_models(classifier, out_dir: Path) -> dict[str, str]:
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured tensor
         tflite_path.write_bytes(converter.convert())
     return {"keras": keras_path.name, "tflite": tflite_path.name}
+
+
+def build_metadata(classes: list[str], rule, faces: str, files: dict, command: str, data: dict, training: dict) -> dict:
+    """Everything needed to use the model right and to know where it came from (metrics added later)."""
+    from monitor.faces import DetectorSettings
+
+    return {
+        "format": 1,
+        "classes": classes,
+        "input": {"size": rule.size, "channels": 1, "color": "gray", "pixel_range": [0, 255], "scaling": "inside the model"},
+        "crop_rule": rule.to_dict(),
+        "faces": faces,
+        "detector": asdict(DetectorSettings()),
+        "files": files,
+        "command": command,
+        "data": data,
+        "training": {**training, "device": device_description()},
+        "versions": versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def versions() -> dict[str, str]:
+    import cv2
+    import keras
+    import tensorflow
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def device_description() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({gpus[0].name})" if gpus else f"CPU ({os.cpu_count()} cores)"
 
 
 def write_metadata(meta: dict, out_dir: Path) -> Path:
