@@ -204,12 +204,15 @@ def _raise_stop(signum, frame) -> None:
     raise Stop()
 
 
+WINDOW = "emotion monitor (q to quit)"
+
+
 def _show(image: np.ndarray) -> bool:
     """Show a frame; False when the user pressed q or Esc or closed the window."""
     try:
-        cv2.imshow("emotion monitor (q to quit)", image)
+        cv2.imshow(WINDOW, image)
         key = cv2.waitKey(1) & 0xFF
-        return key not in (ord("q"), 27)
+        return key not in (ord("q"), 27) and cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) >= 1
     except cv2.error:
         raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
 
