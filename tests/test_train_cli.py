@@ -165,3 +165,25 @@ def test_seven_fer_classes(tmp_path, fer_dir):
     assert meta["classes"] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
     assert np.array(meta["metrics"]["val"]["confusion"]["matrix"]).shape == (7, 7)
     assert meta["metrics"]["val"]["images"] == 42
+
+
+def test_export_flip_average(trained, tmp_path):
+    """`train export --flip-average` rewrites both model files; the result is the mean over the mirrored face."""
+    from monitor.classifier import load_classifier
+
+    _, out, _, _ = trained
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    meta_before = json.loads((run / "metadata.json").read_text())
+    # the recorded data folder is absolute here (tmp), so the command works from the project root
+    proc = run_cli("train", "export", str(run), "--flip-average")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["flip_average"] is True and meta["export_command"] == f"python -m train export {run} --flip-average"
+    assert meta["metrics_before_export"] == meta_before["metrics"]
+    crops = np.random.default_rng(0).integers(0, 255, (6, 48, 48)).astype(np.uint8)
+    plain = load_classifier(out / "model.tflite")
+    expected = (plain.probabilities(crops) + plain.probabilities(crops[:, :, ::-1].copy())) / 2
+    for name in ("model.tflite", "model.keras"):
+        np.testing.assert_allclose(load_classifier(run / name).probabilities(crops), expected, atol=1e-4)
+    assert_one_line_error(run_cli("train", "export", str(run), "--flip-average"), "already")
