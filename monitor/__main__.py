@@ -61,8 +61,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--detect-every",
         type=int,
-        default=3,
-        help="scan the whole frame for faces every Nth frame; in between, known faces are re-found near their last box (default 3; 1 = full scan always)",
+        default=4,
+        help="scan the whole frame for faces every Nth frame; in between, known faces are re-found near their last box (default 4; 1 = full scan always)",
+    )
+    p.add_argument(
+        "--min-face",
+        type=int,
+        help="smallest face to find, in pixels of the frame (default 48; smaller finds faces farther away but scans slower)",
     )
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -118,6 +123,8 @@ def run(argv: list[str]) -> int:
 
     if min(args.stride, args.smooth, args.detect_every) < 1:
         raise UserError("--stride, --smooth and --detect-every must be at least 1")
+    if args.min_face is not None and args.min_face < 24:
+        raise UserError("--min-face must be at least 24 (the Haar cascade's window)")
     started = time.time()
     classifier = load_classifier(args.model)
     source_path = Path(args.source)
@@ -129,7 +136,7 @@ def run(argv: list[str]) -> int:
     live = source.is_live or args.realtime
     show = not args.no_display and display_available()
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
-    pipeline = make_pipeline(classifier, args.smooth, args.detect_every)
+    pipeline = make_pipeline(classifier, args.smooth, args.detect_every, args.min_face)
     signal.signal(signal.SIGTERM, _raise_stop)
     stats = RunStats()
     message = None
@@ -192,7 +199,7 @@ def run_photos_cli(args, source: Path, classifier) -> int:
         check_output_path(args.output)
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
     show = source.is_file() and not args.no_display and display_available()
-    pipeline = make_pipeline(classifier, smooth=1)
+    pipeline = make_pipeline(classifier, smooth=1, min_face=args.min_face or 24)  # pictures: thorough, speed matters less
     with MoodLog(log_path, classifier.classes) as log:
         stats = run_photos(source, pipeline, log, args.output, show, args.recursive, args.quiet)
     if not args.quiet:

@@ -61,7 +61,7 @@ def decode_all(path: Path, limit: int | None) -> tuple[list[np.ndarray], float]:
     return frames, ms
 
 
-def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, detect_every: int = 3) -> dict:
+def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, detect_every: int = 4) -> dict:
     """The monitor's own per-frame path: detect, classify (one batch), track, draw, log."""
     from monitor.classifier import load_classifier
     from monitor.moodlog import MoodLog, rows_for
@@ -217,7 +217,7 @@ def main(argv: list[str]) -> int:
         else:
             raise UserError(f"{SHARED_VIDEO} not found; pass a video with --source")
         frames, decode_ms = decode_all(video, args.frames)
-        runs = [project_loop(frames, args.model, tmp, 3), naive_loop(frames, args.model, tmp), project_loop(frames, args.model, tmp, 1)]
+        runs = [project_loop(frames, args.model, tmp, 4), naive_loop(frames, args.model, tmp), project_loop(frames, args.model, tmp, 1)]
         fer = None if args.no_fer else fer_loop(frames)
         if fer:
             runs.append(fer)

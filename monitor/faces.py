@@ -78,17 +78,21 @@ class CropRule:
 class DetectorSettings:
     """Haar cascade settings, chosen to find both close-up and small faces quickly.
 
-    Frames are scanned at most `max_side` pixels on their longer side (boxes are mapped back
-    to full resolution); the smallest face searched for is `min_face_frac` of the frame's
-    shorter side (but at least 20 px of the scanned image), so the cost does not explode on
-    4K frames and a face filling the frame is still found.
+    The cascade's cost is set by the smallest face it must find: the frame is shrunk so that a
+    face of `min_face` pixels (in the full frame) becomes the cascade's native 24-px window,
+    and never scanned larger than `max_scan_side`; boxes are mapped back to full resolution.
+    A face filling the frame is found at the coarsest scale. With the defaults a 640x480
+    frame is scanned at 320x240 and a 1920x1080 frame at 960x540.
     """
 
     cascade: str = "haarcascade_frontalface_default.xml"
     scale_factor: float = 1.1
     min_neighbors: int = 5
-    min_face_frac: float = 0.06
-    max_side: int = 640
+    min_face: int = 48
+    max_scan_side: int = 1920
+
+
+WINDOW = 24  # the frontal-face cascade's native window, in pixels
 
 
 class HaarDetector:
@@ -101,21 +105,20 @@ class HaarDetector:
         if self._cascade.empty():
             raise RuntimeError(f"cannot load Haar cascade {path}: reinstall opencv-python<5")
 
+    def scan_scale(self, shape: tuple[int, ...]) -> float:
+        """How much a frame of this shape is shrunk before the full scan."""
+        s = self.settings
+        return min(1.0, WINDOW / s.min_face, s.max_scan_side / max(shape[:2]))
+
     def detect(self, gray: np.ndarray) -> list[Box]:
         """Face boxes in `gray` (2-D uint8), largest first, in full-resolution pixels."""
         s = self.settings
         h, w = gray.shape[:2]
-        scale = min(1.0, s.max_side / max(h, w))
+        scale = self.scan_scale(gray.shape)
         small = gray
         if scale < 1.0:
             small = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        min_side = max(20, int(min(small.shape[:2]) * s.min_face_frac))
-        found = self._cascade.detectMultiScale(
-            small,
-            scaleFactor=s.scale_factor,
-            minNeighbors=s.min_neighbors,
-            minSize=(min_side, min_side),
-        )
+        found = self._cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors, minSize=(WINDOW, WINDOW))
         boxes = [
             Box(int(round(x / scale)), int(round(y / scale)), int(round(bw / scale)), int(round(bh / scale)))
             for x, y, bw, bh in (found if len(found) else [])
@@ -137,13 +140,11 @@ class HaarDetector:
             x1, y1 = min(w, b.x + b.w + side // 2), min(h, b.y + b.h + side // 2)
             region = gray[y0:y1, x0:x1]
             # scan the region small enough that the face is ~48 px: the cost no longer depends on face size
-            scale = min(1.0, 48.0 / side) if side > 48 else 1.0
+            scale = min(1.0, 2.0 * WINDOW / side)
             if scale < 1.0:
-                region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
             lo, hi = int(side * scale * 0.7), int(side * scale * 1.45) + 1
-            hits = self._cascade.detectMultiScale(
-                region, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors, minSize=(lo, lo), maxSize=(hi, hi)
-            )
+            hits = self._cascade.detectMultiScale(region, scaleFactor=1.2, minNeighbors=s.min_neighbors, minSize=(lo, lo), maxSize=(hi, hi))
             if len(hits):
                 x, y, bw, bh = max(hits, key=lambda r: r[2] * r[3])
                 box = Box(x0 + int(round(x / scale)), y0 + int(round(y / scale)), int(round(bw / scale)), int(round(bh / scale)))

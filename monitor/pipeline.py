@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from monitor.classifier import Classifier, Prediction
-from monitor.faces import Box, HaarDetector
+from monitor.faces import Box, DetectorSettings, HaarDetector
 from monitor.sources import Frame
 from monitor.tracking import Tracker
 
@@ -92,7 +92,7 @@ class Pipeline:
         return FrameResult(frame, faces)
 
 
-def make_pipeline(classifier: Classifier, smooth: int = 5, detect_every: int = 1) -> Pipeline:
+def make_pipeline(classifier: Classifier, smooth: int = 5, detect_every: int = 1, min_face: int | None = None) -> Pipeline:
     """The monitor's standard pipeline: Haar detector, this classifier, IoU tracker."""
-    detector = HaarDetector()
+    detector = HaarDetector(DetectorSettings(min_face=min_face) if min_face else None)
     return Pipeline(detector.detect, classifier, Tracker(window=smooth), detector.detect_near, detect_every)
