@@ -27,7 +27,9 @@ NEEDED = {
     "label": "category",
     "confidence": "float32",
 }
-GAP_S = 2.0  # a face unseen for longer than this starts a new stretch
+GAP_S = 2.0
+# One processed frame: its rows share all of these (a log may hold several sources and sessions).
+FRAME_KEY = ["log", "source", "frame", "timestamp"]  # a face unseen for longer than this starts a new stretch
 
 
 @dataclass
@@ -109,9 +111,9 @@ def filter_rows(rows: pd.DataFrame, since=None, until=None, face: str | None = N
         keys = face_keys(rows)
         frame_has_face = keys == face
         # keep that face's rows; other frames count as "face absent"
-        present = set(zip(rows["log"][frame_has_face], rows["frame"][frame_has_face]))
-        absent = ~pd.Series(list(zip(rows["log"], rows["frame"])), index=rows.index).isin(present)
-        first_of_frame = ~rows.duplicated(["log", "frame"])
+        frame_ids = rows.groupby(FRAME_KEY, observed=True, sort=False).ngroup()
+        absent = ~frame_ids.isin(set(frame_ids[frame_has_face]))
+        first_of_frame = ~frame_ids.duplicated()
         empty = rows[absent & first_of_frame].copy()
         empty[["face_id", "confidence"]] = np.nan
         empty["label"] = pd.NA
@@ -145,9 +147,9 @@ def summarise(rows: pd.DataFrame, every: str = "1min") -> Summary:
     """All the numbers of a report, from the rows of the logs."""
     if rows.empty:
         raise UserError("no log rows in the chosen time range or face; widen --since/--until or check --face")
-    frames = rows.drop_duplicates(["log", "frame"])
+    frames = rows.drop_duplicates(FRAME_KEY)
     with_face = rows[rows["face_id"].notna()]
-    frames_with_face = with_face.drop_duplicates(["log", "frame"])
+    frames_with_face = with_face.drop_duplicates(FRAME_KEY)
     labels = [c for c in rows["label"].cat.categories if (with_face["label"] == c).any()]
     shares = with_face["label"].value_counts(normalize=True).reindex(labels).fillna(0.0)
     return Summary(
@@ -188,10 +190,10 @@ def mood_buckets(frames: pd.DataFrame, faces: pd.DataFrame, labels: list[str], e
     freq = pd.tseries.frequencies.to_offset(every)
     n_frames = frames.groupby(frames["timestamp"].dt.floor(freq)).size()
     out = pd.DataFrame(index=n_frames.index)
-    face_frames = faces.drop_duplicates(["log", "frame"])
+    face_frames = faces.drop_duplicates(FRAME_KEY)
     with_face = face_frames.groupby(face_frames["timestamp"].dt.floor(freq)).size().reindex(out.index).fillna(0)
     # each face-row's label weighted so that a frame's faces together count as one frame
-    per_frame = faces.groupby(["log", "frame"], observed=True)["label"].transform("size")
+    per_frame = faces.groupby(FRAME_KEY, observed=True)["label"].transform("size")
     weights = 1.0 / per_frame
     counts = (
         pd.DataFrame({"bucket": faces["timestamp"].dt.floor(freq), "label": faces["label"].astype("string"), "w": weights})
@@ -268,6 +270,7 @@ def plot_timeline(s: Summary, every: str, path: Path, colours: dict[str, str]) -
     ax.bar(x, b["no face"], width=width, bottom=bottom, align="edge", color="white", edgecolor="0.6", hatch="///", label="no face")
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of frames")
+    ax.set_xlabel("time (UTC)")
     ax.set_title(f"Mood per {every} (blank = nothing recorded, hatched = nobody in view)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.autofmt_xdate()

@@ -132,3 +132,16 @@ def test_report_on_a_log_written_by_the_monitor(tmp_path, videos_dir):
     frames, with_face = df.frame.nunique(), df.dropna(subset=["face_id"]).frame.nunique()
     assert f"frames      {frames}, with a face {with_face}" in proc.stdout
     assert 0 < with_face < frames  # the face goes away in this video
+
+
+def test_several_sources_and_sessions_in_one_log(tmp_path):
+    """Frame numbers restart per source and per session: frames are told apart by source and time too."""
+    a = write_log(tmp_path / "a.csv", [(5, "happy")], source="cam")
+    b = write_log(tmp_path / "b.csv", [(5, None)], source="clip.mp4", start=T0 + pd.Timedelta(seconds=5))
+    c = write_log(tmp_path / "c.csv", [(5, "sad")], source="cam", start=T0 + pd.Timedelta(seconds=10))
+    both = tmp_path / "both.csv"
+    both.write_text(a.read_text() + "".join(p.read_text().split("\n", 1)[1] for p in (b, c)))  # one appended log
+    s = summarise(read_logs([both]).rows, "5s")
+    assert s.frames == 150 and s.frames_with_face == 100
+    assert s.buckets["no face"].tolist() == [0.0, 1.0, 0.0]
+    assert s.shares.to_dict() == {"happy": 0.5, "sad": 0.5}
