@@ -187,3 +187,21 @@ def test_export_flip_average(trained, tmp_path):
     for name in ("model.tflite", "model.keras"):
         np.testing.assert_allclose(load_classifier(run / name).probabilities(crops), expected, atol=1e-4)
     assert_one_line_error(run_cli("train", "export", str(run), "--flip-average"), "already")
+
+
+def test_init_from_another_model(trained, tmp_path):
+    """A model for other classes can start from a trained model's features; a different input size is refused."""
+    import cv2
+
+    _, out, _, _ = trained
+    for i, name in enumerate(["calm", "excited", "tired"]):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for j in range(8):
+            cv2.imwrite(str(tmp_path / "d" / name / f"{j}.png"), face_like(48, smile=i == 1, seed=7 * i + j))
+    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--epochs", "1", "--init-from", str(out), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "started from" in proc.stdout
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["training"]["init_from"]["classes"] == ["happy", "sad"] and meta["classes"] == ["calm", "excited", "tired"]
+    bad = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m2"), "--size", "64", "--init-from", str(out), timeout=600)
+    assert_one_line_error(bad, "model.keras", "cannot start from this model")
