@@ -64,6 +64,11 @@ def train_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="save a model that averages each face with its mirror image (about 2x inference, usually more accurate)",
     )
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        help="start from the features of another model folder made by this command (e.g. trained on all seven FER classes); its output layer is replaced",
+    )
     p.add_argument("--size", type=int, default=48, help="face crop side in pixels fed to the network (default 48)")
     p.add_argument(
         "--margin",
@@ -155,6 +160,7 @@ def run_train(argv: list[str]) -> int:
     val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
     weights = class_weights([s.label for s in train_samples], k)
     classifier = build_classifier(k, rule.size)
+    init = init_features(args.init_from, classifier) if args.init_from else None
     print(
         f"model: {classifier.count_params():,} parameters; class weights "
         + ", ".join(f"{scan.classes[c]} {w:.2f}" for c, w in weights.items())
@@ -184,6 +190,7 @@ def run_train(argv: list[str]) -> int:
             "epochs_run": len(history.get("loss", [])),
             "best_epoch": best_epoch(history),
             "seconds": round(seconds, 1),
+            **({"init_from": init} if init else {}),
         },
     )
     model = with_flip_average(classifier) if args.flip_average else classifier
@@ -199,6 +206,24 @@ def run_train(argv: list[str]) -> int:
         print(f"\n{split}:\n{format_report(m)}")
     print(f"\nwrote {out}/: model.keras, model.tflite, metadata.json, curves.png, confusion.png, bad_files.csv, history.csv")
     return 0
+
+
+def init_features(folder: Path, classifier) -> dict:
+    """Load another run's model and copy its features into `classifier`; provenance for the metadata."""
+    import keras
+
+    from monitor.classifier import read_metadata, resolve
+    from train.model import copy_features
+
+    path = resolve(folder, prefer=".keras").with_suffix(".keras")
+    meta = read_metadata(path)
+    try:
+        source = keras.saving.load_model(path, compile=False)
+        copied = copy_features(source, classifier)
+    except ValueError as err:
+        raise UserError(f"{path}: cannot start from this model ({err}); it must come from this command with the same --size") from None
+    print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])})")
+    return {"path": str(folder), "command": meta.get("command"), "classes": meta["classes"]}
 
 
 def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str) -> dict:

@@ -67,3 +67,25 @@ def with_flip_average(classifier: keras.Model) -> keras.Model:
     mirrored = keras.ops.flip(inputs, axis=2)
     outputs = layers.Average(name="probabilities")([classifier(inputs), classifier(mirrored)])
     return keras.Model(inputs, outputs, name=f"{classifier.name}_flip_average")
+
+
+def copy_features(source: keras.Model, target: keras.Model) -> int:
+    """Copy every layer's weights but the output layer's from `source` into `target`.
+
+    Lets a model for few classes start from features learnt on more faces (say all seven
+    FER classes). Both must come from `build_classifier` with the same size and widths.
+    Returns the number of layers copied; raises ValueError when the networks differ.
+    """
+    src = [layer for layer in source.layers if layer.name != "probabilities"]
+    dst = [layer for layer in target.layers if layer.name != "probabilities"]
+    if len(src) != len(dst):
+        raise ValueError(f"{len(src)} layers against {len(dst)}")
+    copied = 0
+    for a, b in zip(src, dst):
+        weights = a.get_weights()
+        if [w.shape for w in weights] != [w.shape for w in b.get_weights()]:
+            raise ValueError(f"layer {a.name} does not match {b.name}")
+        if weights:
+            b.set_weights(weights)
+            copied += 1
+    return copied
