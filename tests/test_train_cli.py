@@ -203,5 +203,8 @@ def test_init_from_another_model(trained, tmp_path):
     assert "started from" in proc.stdout
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
     assert meta["training"]["init_from"]["classes"] == ["happy", "sad"] and meta["classes"] == ["calm", "excited", "tired"]
-    bad = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m2"), "--size", "64", "--init-from", str(out), timeout=600)
-    assert_one_line_error(bad, "model.keras", "cannot start from this model")
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    (broken / "model.keras").write_bytes(b"PK\x03\x04 broken")
+    bad = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m2"), "--init-from", str(broken), timeout=600)
+    assert_one_line_error(bad, "model.keras", "cannot load")

@@ -219,9 +219,12 @@ def init_features(folder: Path, classifier) -> dict:
     meta = read_metadata(path)
     try:
         source = keras.saving.load_model(path, compile=False)
+    except Exception as err:  # keras raises many types for a damaged file
+        raise UserError(f"{path}: cannot load this Keras model ({type(err).__name__}); retrain it or pass another --init-from") from None
+    try:
         copied = copy_features(source, classifier)
     except ValueError as err:
-        raise UserError(f"{path}: cannot start from this model ({err}); it must come from this command with the same --size") from None
+        raise UserError(f"{path}: cannot start from this model ({err}); it must be a plain model from this command") from None
     print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])})")
     return {"path": str(folder), "command": meta.get("command"), "classes": meta["classes"]}
 
