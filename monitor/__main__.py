@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from monitor.errors import UserError
+from monitor.errors import UserError, run_cli
 
 EPILOG = """\
 other commands:
@@ -273,7 +273,8 @@ def progress_bar(source, args):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def dispatch() -> int:
         if argv and argv[0] == "report":
             from monitor.report import main as report_main
 
@@ -283,12 +284,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench_main(argv[1:])
         return run(argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+
+    return run_cli(dispatch)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,20 @@
 """The one exception type a user mistake turns into: the CLIs print it as one line."""
 
+import sys
+from collections.abc import Callable
+
 
 class UserError(Exception):
     """A problem the user can fix (bad path, bad file, bad option); the message says how."""
+
+
+def run_cli(command: Callable[[], int]) -> int:
+    """Run a command-line entry point: a UserError becomes one `error:` line and exit code 2, Ctrl-C 130."""
+    try:
+        return command()
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

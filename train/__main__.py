@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from monitor.errors import UserError
+from monitor.errors import UserError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the output
 
@@ -150,7 +150,9 @@ def run_train(argv: list[str]) -> int:
     from train.model import build_classifier, with_flip_average
     from train.options import FitOptions
 
-    options = FitOptions(args.epochs, args.batch_size, args.learning_rate, patience=args.patience, seed=args.seed)
+    options = FitOptions(
+        args.epochs, args.batch_size, args.learning_rate, patience=args.patience, warmup_epochs=args.warmup_epochs, seed=args.seed
+    )
     keras.utils.set_random_seed(args.seed)
     k = len(scan.classes)
     train_samples, val_samples = scan.splits["train"], scan.splits["val"]
@@ -341,16 +343,9 @@ def run_benchmark(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"evaluate": run_evaluate, "benchmark": run_benchmark, "export": run_export}
-    try:
-        if argv and argv[0] in commands:
-            return commands[argv[0]](argv[1:])
-        return run_train(argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    if argv and argv[0] in commands:
+        return run_cli(lambda: commands[argv[0]](argv[1:]))
+    return run_cli(lambda: run_train(argv))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ class FitOptions:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     patience: int = 12
+    warmup_epochs: int = 0
     seed: int = 0
 
     def to_dict(self) -> dict:
