@@ -54,6 +54,12 @@ def train_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=float, default=d.learning_rate, help=f"peak AdamW learning rate, cosine-decayed (default {d.learning_rate})"
     )
     p.add_argument(
+        "--warmup-epochs",
+        type=int,
+        default=d.warmup_epochs,
+        help="ramp the learning rate up over this many epochs first (default 0; try 1-2 for many unbalanced classes)",
+    )
+    p.add_argument(
         "--patience",
         type=int,
         default=d.patience,
