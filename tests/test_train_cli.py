@@ -86,9 +86,10 @@ def test_any_number_of_classes_and_class_folder_layout(tmp_path):
         (tmp_path / "d" / name).mkdir(parents=True)
         for j in range(12):
             cv2.imwrite(str(tmp_path / "d" / name / f"{j}.png"), face_like(48, smile=i % 2 == 0, seed=10 * i + j))
-    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--epochs", "1", timeout=600)
+    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--epochs", "2", "--warmup-epochs", "1", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["training"]["warmup_epochs"] == 1 and meta["training"]["epochs_run"] == 2
     assert meta["classes"] == ["angry", "happy", "neutral", "sad"]
     assert meta["data"]["layout"] == "class folders"
     assert {s: sum(c.values()) for s, c in meta["data"]["counts"].items()} == {"train": 32, "val": 8, "test": 8}
