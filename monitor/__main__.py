@@ -234,6 +234,7 @@ class RunStats:
         self.latencies: list[float] = []
         self.first_frame_s: float | None = None
         self.fps = 0.0
+        self._dt = 0.0
         self._t = time.perf_counter()
 
     def add(self, result, started: float) -> None:
@@ -242,8 +243,9 @@ class RunStats:
         self.faces += len(result.faces)
         self.labels.update(f.smoothed.label for f in result.faces)
         now = time.perf_counter()
-        rate = 1.0 / max(now - self._t, 1e-6)
-        self.fps = 0.9 * self.fps + 0.1 * rate if self.fps else rate
+        dt = max(now - self._t, 1e-6)
+        self._dt = 0.9 * self._dt + 0.1 * dt if self._dt else dt  # average the interval, not the rate
+        self.fps = 1.0 / self._dt
         self._t = now
         if self.first_frame_s is None:
             self.first_frame_s = time.time() - started
