@@ -103,7 +103,7 @@ def naive_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path) -> d
     import pandas as pd
 
     from monitor.classifier import read_metadata, resolve
-    from monitor.faces import CropRule
+    from monitor.faces import Box, CropRule
 
     path = resolve(model, prefer=".keras")
     path = path.with_suffix(".keras")
@@ -123,8 +123,6 @@ def naive_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path) -> d
         t1 = time.perf_counter()
         stage["detect"] += t1 - t
         for x, y, w, h in boxes if len(boxes) else []:
-            from monitor.faces import Box
-
             t = time.perf_counter()
             crop = rule.crop(gray, Box(int(x), int(y), int(w), int(h))).astype("float32")[None, :, :, None]
             p = net.predict(crop, verbose=0)[0]

@@ -119,10 +119,7 @@ class HaarDetector:
         if scale < 1.0:
             small = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         found = self._cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors, minSize=(WINDOW, WINDOW))
-        boxes = [
-            Box(int(round(x / scale)), int(round(y / scale)), int(round(bw / scale)), int(round(bh / scale)))
-            for x, y, bw, bh in (found if len(found) else [])
-        ]
+        boxes = [_unscale(hit, scale) for hit in (found if len(found) else [])]
         return sorted(boxes, key=lambda b: b.area, reverse=True)
 
     def detect_near(self, gray: np.ndarray, previous: list[Box]) -> list[Box]:
@@ -146,8 +143,13 @@ class HaarDetector:
             lo, hi = int(side * scale * 0.7), int(side * scale * 1.45) + 1
             hits = self._cascade.detectMultiScale(region, scaleFactor=1.2, minNeighbors=s.min_neighbors, minSize=(lo, lo), maxSize=(hi, hi))
             if len(hits):
-                x, y, bw, bh = max(hits, key=lambda r: r[2] * r[3])
-                box = Box(x0 + int(round(x / scale)), y0 + int(round(y / scale)), int(round(bw / scale)), int(round(bh / scale)))
+                box = _unscale(max(hits, key=lambda r: r[2] * r[3]), scale, x0, y0)
                 if all(box.iou(other) < 0.5 for other in found):
                     found.append(box)
         return sorted(found, key=lambda b: b.area, reverse=True)
+
+
+def _unscale(hit, scale: float, x0: int = 0, y0: int = 0) -> Box:
+    """A cascade hit (x, y, w, h) in a shrunk image or region, as a box in full-frame pixels."""
+    x, y, w, h = (int(round(v / scale)) for v in hit)
+    return Box(x0 + x, y0 + y, w, h)

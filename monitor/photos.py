@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from monitor.errors import UserError
 from monitor.images import ImageError, read_bgr
@@ -20,7 +21,6 @@ from monitor.moodlog import MoodLog, iso_timestamp, rows_for
 from monitor.overlay import draw
 from monitor.pipeline import FrameResult, Pipeline
 from monitor.sources import Frame
-from monitor.tracking import Tracker
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jp2", ".pgm", ".ppm", ".pbm", ".pnm"}
 
@@ -44,10 +44,10 @@ class PhotoStats:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def analyse(pipeline: Pipeline, path: Path) -> tuple[FrameResult, object]:
-    """One picture through the pipeline with a fresh tracker (ids per picture, no smoothing)."""
+def analyse(pipeline: Pipeline, path: Path) -> tuple[FrameResult, np.ndarray]:
+    """One picture through the pipeline, unrelated to the previous one (face ids restart at 1)."""
     image = read_bgr(path)
-    pipeline.tracker = Tracker(window=1)
+    pipeline.reset()
     mtime = path.stat().st_mtime
     return pipeline.analyze(Frame(image, 0, 0.0, mtime)), image
 

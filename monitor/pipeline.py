@@ -63,6 +63,12 @@ class Pipeline:
         self._count = 0
         self._boxes: list[Box] = []
 
+    def reset(self) -> None:
+        """Forget every face (ids, smoothing, last boxes): the next frame is unrelated (a new picture)."""
+        self.tracker = Tracker(window=self.tracker.window, iou_threshold=self.tracker.iou_threshold, max_missed=self.tracker.max_missed)
+        self._count = 0
+        self._boxes = []
+
     def find_faces(self, gray: np.ndarray) -> list[Box]:
         full = self.detect_near is None or self._count % self.detect_every == 0
         self._count += 1
