@@ -60,12 +60,14 @@ def with_flip_average(classifier: keras.Model) -> keras.Model:
     """The classifier averaged over the face and its mirror image (test-time flip averaging).
 
     Faces are roughly symmetric, so both views are valid inputs; averaging them removes some
-    left/right noise (+0.6 points balanced accuracy on FER val for the shipped model) for one
-    extra batch row per face.
+    left/right noise. Each face and its mirror go through the network as one batch of two, so
+    every layer runs once per call (cheaper than two calls of one).
     """
-    inputs = keras.Input(classifier.input_shape[1:], name="face")
-    mirrored = keras.ops.flip(inputs, axis=2)
-    outputs = layers.Average(name="probabilities")([classifier(inputs), classifier(mirrored)])
+    shape, k = classifier.input_shape[1:], classifier.output_shape[-1]
+    inputs = keras.Input(shape, name="face")
+    pairs = keras.ops.stack([inputs, keras.ops.flip(inputs, axis=2)], axis=1)  # (n, 2, h, w, 1)
+    probs = classifier(keras.ops.reshape(pairs, (-1, *shape)))
+    outputs = keras.ops.mean(keras.ops.reshape(probs, (-1, 2, k)), axis=1)
     return keras.Model(inputs, outputs, name=f"{classifier.name}_flip_average")
 
 
