@@ -27,9 +27,9 @@ NEEDED = {
     "label": "category",
     "confidence": "float32",
 }
-GAP_S = 2.0
+GAP_S = 2.0  # a face unseen for longer than this starts a new stretch
 # One processed frame: its rows share all of these (a log may hold several sources and sessions).
-FRAME_KEY = ["log", "source", "frame", "timestamp"]  # a face unseen for longer than this starts a new stretch
+FRAME_KEY = ["log", "source", "frame", "timestamp"]
 
 
 @dataclass

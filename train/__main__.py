@@ -218,23 +218,29 @@ def run_train(argv: list[str]) -> int:
 
 def init_features(folder: Path, classifier) -> dict:
     """Load another run's model and copy its features into `classifier`; provenance for the metadata."""
-    import keras
 
     from monitor.classifier import read_metadata, resolve
     from train.model import copy_features
 
     path = resolve(folder, prefer=".keras").with_suffix(".keras")
     meta = read_metadata(path)
-    try:
-        source = keras.saving.load_model(path, compile=False)
-    except Exception as err:  # keras raises many types for a damaged file
-        raise UserError(f"{path}: cannot load this Keras model ({type(err).__name__}); retrain it or pass another --init-from") from None
+    source = load_keras(path, "retrain it or pass another --init-from")
     try:
         copied = copy_features(source, classifier)
     except ValueError as err:
         raise UserError(f"{path}: cannot start from this model ({err}); it must be a plain model from this command") from None
     print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])})")
     return {"path": str(folder), "command": meta.get("command"), "classes": meta["classes"]}
+
+
+def load_keras(path: Path, what_to_do: str):
+    """A saved Keras model for more training or export; a damaged file is a user error."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # keras raises many types for a damaged file
+        raise UserError(f"{path}: cannot load this Keras model ({type(err).__name__}); {what_to_do}") from None
 
 
 def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str) -> dict:
@@ -271,15 +277,10 @@ def run_export(argv: list[str]) -> int:
     data_dir = Path(meta["data"]["dir"])
     if not data_dir.is_dir():
         raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
-    import keras
-
     from monitor.faces import CropRule
     from train.model import with_flip_average
 
-    try:
-        classifier = keras.saving.load_model(keras_path, compile=False)
-    except Exception as err:  # keras raises many types for a damaged file
-        raise UserError(f"{keras_path}: cannot load this Keras model ({type(err).__name__}); retrain") from None
+    classifier = load_keras(keras_path, "retrain")
     rule = CropRule(**meta["crop_rule"])
     fractions = tuple(meta["data"].get("fractions", (0.15, 0.15)))
     scan = dataset.scan(data_dir, meta["faces"], rule, meta["training"]["seed"], fractions, progress("checking pictures"))

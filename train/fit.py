@@ -45,19 +45,14 @@ def fit(
     """Train `classifier` in place (best epoch's weights restored); returns the history dict."""
     keras.utils.set_random_seed(options.seed)
     model = with_augmentation(classifier)
-    warmup = options.warmup_epochs * steps_per_epoch
-    if warmup:  # ramp up from near zero: many imbalanced classes can kill the head at full rate
-        schedule = keras.optimizers.schedules.CosineDecay(
-            options.learning_rate / 100,
-            decay_steps=max(1, options.epochs * steps_per_epoch - warmup),
-            alpha=0.01,
-            warmup_target=options.learning_rate,
-            warmup_steps=warmup,
-        )
-    else:
-        schedule = keras.optimizers.schedules.CosineDecay(
-            options.learning_rate, decay_steps=max(1, options.epochs * steps_per_epoch), alpha=0.01
-        )
+    warmup = options.warmup_epochs * steps_per_epoch  # ramp up from near zero: many imbalanced classes can kill the head at full rate
+    schedule = keras.optimizers.schedules.CosineDecay(
+        options.learning_rate / 100 if warmup else options.learning_rate,
+        decay_steps=max(1, options.epochs * steps_per_epoch - warmup),
+        alpha=0.01,
+        warmup_target=options.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=options.label_smoothing),
