@@ -124,3 +124,25 @@ def test_tf_dataset_streams_crops_through_the_crop_rule(tmp_path):
     np.testing.assert_array_equal(x.numpy()[0, :, :, 0], load_crop(samples[0], CropRule()).astype("float32"))
     expected = [1.0, 0.0] if samples[0].label == 0 else [0.0, 1.0]
     assert y.numpy()[0].tolist() == expected
+
+
+def test_mixup_blends_pictures_and_labels_alike_keeping_each_class_dominant():
+    import numpy as np
+    import tensorflow as tf
+
+    from train.dataset import mixup
+
+    n = 64
+    x = np.zeros((n, 4, 4, 1), np.float32) + np.arange(n, dtype=np.float32)[:, None, None, None]  # picture i is all i
+    labels = np.arange(n) % 3
+    y = np.eye(3, dtype=np.float32)[labels]
+    mx, my = (t.numpy() for t in next(iter(mixup(tf.data.Dataset.from_tensors((x, y)), 0.2, seed=1))))
+    assert mx.shape == x.shape and my.shape == y.shape
+    np.testing.assert_allclose(my.sum(axis=1), 1, atol=1e-6)
+    assert (my[np.arange(n), labels] >= 0.5 - 1e-6).all()  # each picture keeps its own class as the larger part
+    assert (mx.std(axis=(1, 2, 3)) < 1e-4).all()  # a blend of two flat pictures is flat: the same weight everywhere
+    lam = my[np.arange(n), labels]
+    blended = lam < 1 - 1e-3
+    assert blended.sum() > n // 4  # alpha 0.2 mixes a good share noticeably
+    partner = (mx[:, 0, 0, 0] - lam * np.arange(n)) / np.where(blended, 1 - lam, 1)
+    assert np.allclose(partner[blended], np.round(partner[blended]), atol=1e-2)  # mixed with a real picture of the batch

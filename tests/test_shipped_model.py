@@ -64,5 +64,7 @@ def test_model_is_small_and_documented(meta):
     assert meta["command"].startswith("python -m train ../shared/datasets/fer2013-happy-sad")
     readme = (MODEL_DIR / "README.md").read_text()
     assert meta["command"] in readme
-    if "init_from" in meta["training"]:  # a model that started from another run documents that run's command too
-        assert meta["training"]["init_from"]["command"] in readme
+    start = meta["training"].get("init_from")
+    while start:  # a model that started from another run documents every earlier run's command too
+        assert start["command"] in readme
+        start = start.get("init_from")

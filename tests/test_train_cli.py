@@ -109,6 +109,7 @@ def test_train_bad_inputs(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "cannot write the output folder")
+    assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--mixup", "-1"), "--mixup -1", "positive")
 
 
 def test_evaluate_bad_models(trained, tmp_path):
@@ -146,7 +147,7 @@ def test_no_face_pictures_count_as_wrong(trained, tmp_path):
 def test_help_explains_every_option():
     proc = run_cli("train", "--help")
     assert proc.returncode == 0
-    for opt in ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "evaluate"):
+    for opt in ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "--mixup", "--init-from", "evaluate"):
         assert opt in proc.stdout
 
 
@@ -204,6 +205,12 @@ def test_init_from_another_model(trained, tmp_path):
     assert "started from" in proc.stdout
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
     assert meta["training"]["init_from"]["classes"] == ["happy", "sad"] and meta["classes"] == ["calm", "excited", "tired"]
+    again = run_cli(
+        "train", str(tmp_path / "d"), "--out", str(tmp_path / "m3"), "--epochs", "1", "--init-from", str(tmp_path / "m"), timeout=600
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    chain = json.loads((tmp_path / "m3" / "metadata.json").read_text())["training"]["init_from"]
+    assert chain["command"] == meta["command"] and chain["init_from"] == meta["training"]["init_from"]  # every step recorded
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)
     (broken / "model.keras").write_bytes(b"PK\x03\x04 broken")

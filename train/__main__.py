@@ -60,6 +60,13 @@ def train_parser() -> argparse.ArgumentParser:
         help="ramp the learning rate up over this many epochs first (default 0; try 1-2 for many unbalanced classes)",
     )
     p.add_argument(
+        "--mixup",
+        type=float,
+        default=d.mixup,
+        metavar="ALPHA",
+        help="blend training pictures and their labels in pairs, weight drawn from Beta(ALPHA, ALPHA) (default 0: off; 0.2 is usual)",
+    )
+    p.add_argument(
         "--patience",
         type=int,
         default=d.patience,
@@ -139,6 +146,8 @@ def run_train(argv: list[str]) -> int:
 
     if args.epochs < 1 or args.batch_size < 1:
         raise UserError("--epochs and --batch-size must be at least 1")
+    if args.mixup < 0:
+        raise UserError(f"--mixup {args.mixup}: must be 0 (off) or a positive Beta parameter such as 0.2")
     rule = CropRule(size=args.size, margin=args.margin)
     out = args.out or Path("runs") / f"{args.data_dir.resolve().name}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset.detect_layout(args.data_dir)  # fail fast on a bad folder, before the slow imports
@@ -157,7 +166,13 @@ def run_train(argv: list[str]) -> int:
     from train.options import FitOptions
 
     options = FitOptions(
-        args.epochs, args.batch_size, args.learning_rate, patience=args.patience, warmup_epochs=args.warmup_epochs, seed=args.seed
+        args.epochs,
+        args.batch_size,
+        args.learning_rate,
+        patience=args.patience,
+        warmup_epochs=args.warmup_epochs,
+        mixup=args.mixup,
+        seed=args.seed,
     )
     keras.utils.set_random_seed(args.seed)
     k = len(scan.classes)
@@ -165,6 +180,8 @@ def run_train(argv: list[str]) -> int:
     if not val_samples:
         raise UserError(f"{args.data_dir}: no usable validation picture; add pictures or raise --val-fraction")
     train_ds = dataset.tf_dataset(train_samples, k, rule, options.batch_size, shuffle=True, seed=args.seed)
+    if options.mixup:
+        train_ds = dataset.mixup(train_ds, options.mixup, args.seed)
     val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
     weights = class_weights([s.label for s in train_samples], k)
     classifier = build_classifier(k, rule.size)
@@ -230,7 +247,10 @@ def init_features(folder: Path, classifier) -> dict:
     except ValueError as err:
         raise UserError(f"{path}: cannot start from this model ({err}); it must be a plain model from this command") from None
     print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])})")
-    return {"path": str(folder), "command": meta.get("command"), "classes": meta["classes"]}
+    provenance = {"path": str(folder), "command": meta.get("command"), "classes": meta["classes"]}
+    if earlier := meta.get("training", {}).get("init_from"):  # that run started from another: keep the whole chain
+        provenance["init_from"] = earlier
+    return provenance
 
 
 def load_keras(path: Path, what_to_do: str):

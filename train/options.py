@@ -14,6 +14,7 @@ class FitOptions:
     label_smoothing: float = 0.1
     patience: int = 12
     warmup_epochs: int = 0
+    mixup: float = 0.0
     seed: int = 0
 
     def to_dict(self) -> dict:
