@@ -235,7 +235,6 @@ def run_train(argv: list[str]) -> int:
 
 def init_features(folder: Path, classifier) -> dict:
     """Load another run's model and copy its features into `classifier`; provenance for the metadata."""
-
     from monitor.classifier import read_metadata, resolve
     from train.model import copy_features
 
