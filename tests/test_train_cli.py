@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -86,10 +87,14 @@ def test_any_number_of_classes_and_class_folder_layout(tmp_path):
         (tmp_path / "d" / name).mkdir(parents=True)
         for j in range(12):
             cv2.imwrite(str(tmp_path / "d" / name / f"{j}.png"), face_like(48, smile=i % 2 == 0, seed=10 * i + j))
-    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--epochs", "2", "--warmup-epochs", "1", timeout=600)
+    args = ("--epochs", "2", "--warmup-epochs", "1", "--widths", "8,16,24")
+    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), *args, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
     assert meta["training"]["warmup_epochs"] == 1 and meta["training"]["epochs_run"] == 2
+    assert meta["training"]["widths"] == [8, 16, 24]
+    params = int(re.search(r"model: ([\d,]+) parameters", proc.stdout).group(1).replace(",", ""))
+    assert params < 20_000  # the default network has 867k
     assert meta["classes"] == ["angry", "happy", "neutral", "sad"]
     assert meta["data"]["layout"] == "class folders"
     assert {s: sum(c.values()) for s, c in meta["data"]["counts"].items()} == {"train": 32, "val": 8, "test": 8}
@@ -110,6 +115,9 @@ def test_train_bad_inputs(tmp_path):
     blocker.write_text("")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "cannot write the output folder")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--mixup", "-1"), "--mixup -1", "positive")
+    assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--widths", "8,8,8,8,8,8"), "--widths", "at most 5")
+    bad_widths = run_cli("train", str(tmp_path / "one"), "--widths", "0,8")
+    assert bad_widths.returncode == 2 and "argument --widths: '0,8': give positive whole numbers" in bad_widths.stderr
 
 
 def test_evaluate_bad_models(trained, tmp_path):
@@ -205,6 +213,9 @@ def test_init_from_another_model(trained, tmp_path):
     assert "started from" in proc.stdout
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
     assert meta["training"]["init_from"]["classes"] == ["happy", "sad"] and meta["classes"] == ["calm", "excited", "tired"]
+    assert meta["training"]["widths"] == [32, 64, 128, 192]  # the network of the model it started from
+    other = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m4"), "--widths", "16,32", "--init-from", str(out), timeout=600)
+    assert_one_line_error(other, "cannot start from this model")
     again = run_cli(
         "train", str(tmp_path / "d"), "--out", str(tmp_path / "m3"), "--epochs", "1", "--init-from", str(tmp_path / "m"), timeout=600
     )

@@ -82,6 +82,12 @@ def train_parser() -> argparse.ArgumentParser:
         type=Path,
         help="start from the features of another model folder made by this command (e.g. trained on all seven FER classes); its output layer is replaced",
     )
+    p.add_argument(
+        "--widths",
+        type=block_widths,
+        metavar="N,N,...",
+        help="filters of each convolution block, one number per block (default 32,64,128,192; with --init-from: that model's)",
+    )
     p.add_argument("--size", type=int, default=48, help="face crop side in pixels fed to the network (default 48)")
     p.add_argument(
         "--margin",
@@ -96,6 +102,17 @@ def train_parser() -> argparse.ArgumentParser:
         "--test-fraction", type=float, default=0.15, help="share held out for testing when DATA_DIR has only class folders (default 0.15)"
     )
     return p
+
+
+def block_widths(text: str) -> tuple[int, ...]:
+    """'32,64,128' -> (32, 64, 128): the network's block widths, for --widths."""
+    try:
+        widths = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive whole numbers separated by commas, e.g. 32,64,128,192")
+    return widths
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
@@ -148,6 +165,10 @@ def run_train(argv: list[str]) -> int:
         raise UserError("--epochs and --batch-size must be at least 1")
     if args.mixup < 0:
         raise UserError(f"--mixup {args.mixup}: must be 0 (off) or a positive Beta parameter such as 0.2")
+    if args.widths and args.size >> len(args.widths) < 1:
+        raise UserError(
+            f"--widths: {len(args.widths)} blocks halve a {args.size}-pixel face to nothing; give at most {args.size.bit_length() - 1}"
+        )
     rule = CropRule(size=args.size, margin=args.margin)
     out = args.out or Path("runs") / f"{args.data_dir.resolve().name}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset.detect_layout(args.data_dir)  # fail fast on a bad folder, before the slow imports
@@ -162,7 +183,7 @@ def run_train(argv: list[str]) -> int:
     from train.evaluate import format_report
     from train.export import build_metadata, plot_curves, write_bad_files
     from train.fit import class_weights, fit
-    from train.model import build_classifier, with_flip_average
+    from train.model import DEFAULT_WIDTHS, build_classifier, widths_of, with_flip_average
     from train.options import FitOptions
 
     options = FitOptions(
@@ -184,8 +205,10 @@ def run_train(argv: list[str]) -> int:
         train_ds = dataset.mixup(train_ds, options.mixup, args.seed)
     val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
     weights = class_weights([s.label for s in train_samples], k)
-    classifier = build_classifier(k, rule.size)
-    init = init_features(args.init_from, classifier) if args.init_from else None
+    source = load_source(args.init_from) if args.init_from else None
+    widths = args.widths or (source and widths_of(source[1])) or DEFAULT_WIDTHS
+    classifier = build_classifier(k, rule.size, widths)
+    init = init_features(*source, classifier) if source else None
     print(
         f"model: {classifier.count_params():,} parameters; class weights "
         + ", ".join(f"{scan.classes[c]} {w:.2f}" for c, w in weights.items())
@@ -214,6 +237,7 @@ def run_train(argv: list[str]) -> int:
             **options.to_dict(),
             "epochs_run": len(history.get("loss", [])),
             "best_epoch": best_epoch(history),
+            "widths": list(widths),
             "seconds": round(seconds, 1),
             **({"init_from": init} if init else {}),
         },
@@ -233,20 +257,26 @@ def run_train(argv: list[str]) -> int:
     return 0
 
 
-def init_features(folder: Path, classifier) -> dict:
-    """Load another run's model and copy its features into `classifier`; provenance for the metadata."""
-    from monitor.classifier import read_metadata, resolve
-    from train.model import copy_features
+def load_source(folder: Path) -> tuple[Path, object]:
+    """The .keras file and model of the run that --init-from names."""
+    from monitor.classifier import resolve
 
     path = resolve(folder, prefer=".keras").with_suffix(".keras")
+    return path, load_keras(path, "retrain it or pass another --init-from")
+
+
+def init_features(path: Path, source, classifier) -> dict:
+    """Copy the features of another run's model (`source`, from `path`) into `classifier`; provenance for the metadata."""
+    from monitor.classifier import read_metadata
+    from train.model import copy_features
+
     meta = read_metadata(path)
-    source = load_keras(path, "retrain it or pass another --init-from")
     try:
         copied = copy_features(source, classifier)
     except ValueError as err:
         raise UserError(f"{path}: cannot start from this model ({err}); it must be a plain model from this command") from None
     print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])})")
-    provenance = {"path": str(folder), "command": meta.get("command"), "classes": meta["classes"]}
+    provenance = {"path": str(path.parent), "command": meta.get("command"), "classes": meta["classes"]}
     if earlier := meta.get("training", {}).get("init_from"):  # that run started from another: keep the whole chain
         provenance["init_from"] = earlier
     return provenance

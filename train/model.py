@@ -34,10 +34,14 @@ def conv_block(x, filters: int, dropout: float):
     return layers.Dropout(dropout)(x)
 
 
-def build_classifier(num_classes: int, size: int = 48, widths=(32, 64, 128, 192)) -> keras.Model:
+DEFAULT_WIDTHS = (32, 64, 128, 192)
+
+
+def build_classifier(num_classes: int, size: int = 48, widths: tuple[int, ...] = DEFAULT_WIDTHS) -> keras.Model:
     """Face crop (size x size x 1, gray values 0-255) -> class probabilities.
 
     Scaling to [0, 1] is the first layer, so whatever feeds the model passes raw pixels.
+    `widths` gives the filters of each block; every block halves the resolution.
     """
     inputs = keras.Input((size, size, 1), name="face")
     x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
@@ -48,6 +52,12 @@ def build_classifier(num_classes: int, size: int = 48, widths=(32, 64, 128, 192)
     x = layers.Dropout(0.5)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="emotion_cnn")
+
+
+def widths_of(classifier: keras.Model) -> tuple[int, ...]:
+    """The block widths a `build_classifier` network was made with (read from its layers)."""
+    convs = [layer.filters for layer in classifier.layers if isinstance(layer, layers.Conv2D)]
+    return tuple(convs[::2])
 
 
 def with_augmentation(classifier: keras.Model) -> keras.Model:
