@@ -55,6 +55,27 @@ def test_split_layout_used_as_given_and_val_carved_when_missing(tmp_path):
     assert len(s.splits["train"]) == 34
 
 
+def test_several_folders_are_merged_by_class_and_classes_can_be_left_out(tmp_path):
+    make_classes(tmp_path / "a" / "train", {"happy": 10, "sad": 10})
+    make_classes(tmp_path / "a" / "val", {"happy": 2, "sad": 2})
+    make_classes(tmp_path / "b" / "train", {"angry": 10, "happy": 5, "disgust": 3})
+    make_classes(tmp_path / "b" / "val", {"angry": 2, "happy": 1, "disgust": 1})
+    both = scan([tmp_path / "a", tmp_path / "b"], "whole")
+    assert both.classes == ["angry", "disgust", "happy", "sad"]
+    assert both.counts()["train"] == {"angry": 10, "disgust": 3, "happy": 15, "sad": 10}  # happy from both folders
+    assert both.counts()["val"] == {"angry": 2, "disgust": 1, "happy": 3, "sad": 2}
+    some = scan([tmp_path / "a", tmp_path / "b"], "whole", only_classes=["sad", "happy", "angry"])
+    assert some.classes == ["angry", "happy", "sad"] and some.counts()["train"] == {"angry": 10, "happy": 15, "sad": 10}
+    assert not any("disgust" in s.path for samples in some.splits.values() for s in samples)
+    with pytest.raises(UserError, match="--classes: no folder for fear"):
+        scan([tmp_path / "a"], "whole", only_classes=["happy", "fear"])
+    make_classes(tmp_path / "c", {"happy": 3, "sad": 3})
+    with pytest.raises(UserError, match="mix layouts"):
+        scan([tmp_path / "a", tmp_path / "c"], "whole")
+    make_classes(tmp_path / "d", {"calm": 4})  # one class per folder is fine when the folders together have two
+    assert scan([tmp_path / "c", tmp_path / "d"], "whole").classes == ["calm", "happy", "sad"]
+
+
 def test_bad_files_are_skipped_listed_and_never_touched(tmp_path):
     make_classes(tmp_path, {"happy": 6, "sad": 6})
     expected = make_dodgy_files(tmp_path / "sad")

@@ -116,6 +116,9 @@ def test_train_bad_inputs(tmp_path):
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "cannot write the output folder")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--mixup", "-1"), "--mixup -1", "positive")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--widths", "8,8,8,8,8,8"), "--widths", "at most 5")
+    (tmp_path / "split" / "train" / "happy").mkdir(parents=True)
+    assert_one_line_error(run_cli("train", str(tmp_path / "one"), str(tmp_path / "split")), "mix layouts", "split")
+    assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--classes", "happy,angry"), "--classes", "angry", "found happy, sad")
     bad_widths = run_cli("train", str(tmp_path / "one"), "--widths", "0,8")
     assert bad_widths.returncode == 2 and "argument --widths: '0,8': give positive whole numbers" in bad_widths.stderr
 
@@ -155,24 +158,27 @@ def test_no_face_pictures_count_as_wrong(trained, tmp_path):
 def test_help_explains_every_option():
     proc = run_cli("train", "--help")
     assert proc.returncode == 0
-    for opt in ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "--mixup", "--init-from", "evaluate"):
+    options = ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "--mixup", "--init-from", "--widths")
+    for opt in (*options, "--classes", "evaluate"):
         assert opt in proc.stdout
 
 
-def test_seven_fer_classes(tmp_path, fer_dir):
-    """FER's seven classes, combined from the two shared folders with symbolic links, train and evaluate."""
-    other = fer_dir.parent / "fer2013-other"
-    for split, n in (("train", 20), ("val", 6)):
-        for src in (fer_dir / split, other / split):
-            for class_dir in sorted(p for p in src.iterdir() if p.is_dir()):
-                dst = tmp_path / "fer7" / split / class_dir.name
+def test_seven_fer_classes_from_two_folders(tmp_path, fer_dir):
+    """FER's seven classes, given as its two shared folders (sliced here for speed), train and evaluate together."""
+    dirs = []
+    for src in (fer_dir, fer_dir.parent / "fer2013-other"):
+        dirs.append(tmp_path / src.name)
+        for split, n in (("train", 20), ("val", 6)):
+            for class_dir in sorted(p for p in (src / split).iterdir() if p.is_dir()):
+                dst = dirs[-1] / split / class_dir.name
                 dst.mkdir(parents=True)
                 for f in sorted(class_dir.iterdir())[:n]:
                     (dst / f.name).symlink_to(f)
-    proc = run_cli("train", str(tmp_path / "fer7"), "--out", str(tmp_path / "m"), "--epochs", "1", timeout=600)
+    proc = run_cli("train", *map(str, dirs), "--out", str(tmp_path / "m"), "--epochs", "1", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
     assert meta["classes"] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert meta["data"]["dir"] == [str(d) for d in dirs]
     assert np.array(meta["metrics"]["val"]["confusion"]["matrix"]).shape == (7, 7)
     assert meta["metrics"]["val"]["images"] == 42
 

@@ -44,7 +44,20 @@ def train_parser() -> argparse.ArgumentParser:
         epilog=USAGE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data_dir", type=Path, help="folder with one subfolder per class, or train/ val/ [test/] folders of them")
+    p.add_argument(
+        "data_dir",
+        type=Path,
+        nargs="+",
+        metavar="DATA_DIR",
+        help="folder with one subfolder per class, or train/ val/ [test/] folders of them; several folders are "
+        "taken together (same-named classes merged), e.g. a data set and extra pictures of your own",
+    )
+    p.add_argument(
+        "--classes",
+        type=class_names,
+        metavar="NAME,NAME,...",
+        help="use only these class folders (default: all); e.g. leave out a class with few pictures without moving files",
+    )
     p.add_argument("--out", type=Path, help="output folder (default: runs/<data folder>-<time>)")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs to train; early stopping may end sooner (default {d.epochs})")
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
@@ -115,6 +128,14 @@ def block_widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def class_names(text: str) -> list[str]:
+    """'happy,sad' -> ['happy', 'sad'], for --classes."""
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if len(names) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: name at least 2 class folders separated by commas, e.g. happy,sad")
+    return names
+
+
 def evaluate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train evaluate", description="Measure a model on folders of labelled pictures.")
     p.add_argument("data_dir", type=Path, help="class folders (or a train/val/test layout: its test/, else val/, is used)")
@@ -170,12 +191,14 @@ def run_train(argv: list[str]) -> int:
             f"--widths: {len(args.widths)} blocks halve a {args.size}-pixel face to nothing; give at most {args.size.bit_length() - 1}"
         )
     rule = CropRule(size=args.size, margin=args.margin)
-    out = args.out or Path("runs") / f"{args.data_dir.resolve().name}-{datetime.now():%Y%m%d-%H%M%S}"
-    dataset.detect_layout(args.data_dir)  # fail fast on a bad folder, before the slow imports
+    dirs, name = args.data_dir, "+".join(d.resolve().name for d in args.data_dir)
+    out = args.out or Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
     check_writable(out)
     command = "python -m train " + shlex.join(argv)
 
-    scan = dataset.scan(args.data_dir, args.faces, rule, args.seed, (args.val_fraction, args.test_fraction), progress("checking pictures"))
+    fractions = (args.val_fraction, args.test_fraction)
+    scan = dataset.scan(dirs, args.faces, rule, args.seed, fractions, progress("checking pictures"), only_classes=args.classes)
     report_scan(scan)
 
     import keras
@@ -199,7 +222,7 @@ def run_train(argv: list[str]) -> int:
     k = len(scan.classes)
     train_samples, val_samples = scan.splits["train"], scan.splits["val"]
     if not val_samples:
-        raise UserError(f"{args.data_dir}: no usable validation picture; add pictures or raise --val-fraction")
+        raise UserError(f"{', '.join(map(str, dirs))}: no usable validation picture; add pictures or raise --val-fraction")
     train_ds = dataset.tf_dataset(train_samples, k, rule, options.batch_size, shuffle=True, seed=args.seed)
     if options.mixup:
         train_ds = dataset.mixup(train_ds, options.mixup, args.seed)
@@ -225,7 +248,7 @@ def run_train(argv: list[str]) -> int:
         files={},
         command=command,
         data={
-            "dir": str(args.data_dir),
+            "dir": str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs],
             "layout": scan.layout,
             "fractions": [args.val_fraction, args.test_fraction],
             "files": scan.files,
@@ -244,7 +267,7 @@ def run_train(argv: list[str]) -> int:
     )
     model = with_flip_average(classifier) if args.flip_average else classifier
     meta["flip_average"] = args.flip_average
-    metrics = save_and_evaluate(model, meta, scan, out, args.data_dir.name)
+    metrics = save_and_evaluate(model, meta, scan, out, name)
     plot_curves(history, out)
     write_bad_files(scan.skipped, [p for p, _, _ in scan.no_face], out)
 
@@ -323,20 +346,25 @@ def run_export(argv: list[str]) -> int:
         raise UserError("nothing to do: pass --flip-average")
     if meta.get("flip_average"):
         raise UserError(f"{args.run_dir}: the model already averages over mirrored faces")
-    data_dir = Path(meta["data"]["dir"])
-    if not data_dir.is_dir():
-        raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
+    recorded = meta["data"]["dir"]
+    dirs = [Path(d) for d in ([recorded] if isinstance(recorded, str) else recorded)]
+    for data_dir in dirs:
+        if not data_dir.is_dir():
+            raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
     from monitor.faces import CropRule
     from train.model import with_flip_average
 
     classifier = load_keras(keras_path, "retrain")
     rule = CropRule(**meta["crop_rule"])
     fractions = tuple(meta["data"].get("fractions", (0.15, 0.15)))
-    scan = dataset.scan(data_dir, meta["faces"], rule, meta["training"]["seed"], fractions, progress("checking pictures"))
+    scan = dataset.scan(
+        dirs, meta["faces"], rule, meta["training"]["seed"], fractions, progress("checking pictures"), only_classes=meta["classes"]
+    )
     meta["metrics_before_export"] = meta.get("metrics")
     meta["flip_average"] = True
     meta["export_command"] = "python -m train export " + shlex.join(argv)
-    metrics = save_and_evaluate(with_flip_average(classifier), meta, scan, args.run_dir, data_dir.name)
+    name = "+".join(d.name for d in dirs)
+    metrics = save_and_evaluate(with_flip_average(classifier), meta, scan, args.run_dir, name)
     for split, m in metrics.items():
         before = meta["metrics_before_export"][split]["balanced_accuracy"] if meta["metrics_before_export"] else float("nan")
         print(f"\n{split} (balanced accuracy before: {before:.4f}):\n{format_report(m)}")

@@ -65,23 +65,49 @@ def list_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def detect_layout(data_dir: Path) -> tuple[str, list[str]]:
-    """('split folders', classes) for train/[val/][test/] layouts, else ('class folders', classes)."""
+def folder_layout(data_dir: Path) -> tuple[str, list[str]]:
+    """('split folders', classes) for a train/[val/][test/] folder, else ('class folders', classes)."""
     if not data_dir.is_dir():
         raise UserError(f"{data_dir}: no such folder; give a folder with one subfolder per class")
     subdirs = class_folders(data_dir)
-    if "train" in subdirs:
-        classes = class_folders(data_dir / "train")
-        for split in SPLITS[1:]:
-            if split in subdirs and class_folders(data_dir / split) != classes:
-                raise UserError(f"{data_dir / split}: its class folders differ from {data_dir / 'train'}'s ({', '.join(classes)})")
-        layout = "split folders"
-    else:
-        classes, layout = subdirs, "class folders"
-    root = data_dir / "train" if layout == "split folders" else data_dir
+    if "train" not in subdirs:
+        return "class folders", subdirs
+    classes = class_folders(data_dir / "train")
+    for split in SPLITS[1:]:
+        if split in subdirs and class_folders(data_dir / split) != classes:
+            raise UserError(f"{data_dir / split}: its class folders differ from {data_dir / 'train'}'s ({', '.join(classes)})")
+    return "split folders", classes
+
+
+def as_dirs(data_dirs: str | Path | list) -> list[Path]:
+    """One data folder or several, as a list of paths."""
+    return [Path(d) for d in data_dirs] if isinstance(data_dirs, list | tuple) else [Path(data_dirs)]
+
+
+def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -> tuple[str, list[str]]:
+    """The layout and sorted class names of one data folder or several taken together.
+
+    Several folders must share a layout; a class found in more than one gathers all their
+    pictures (say FER's happy/sad folders and its other five classes). `only` keeps just
+    those classes, so a user can leave one out without moving files.
+    """
+    dirs = as_dirs(data_dirs)
+    layouts = {d: folder_layout(d) for d in dirs}
+    kinds = {layout for layout, _ in layouts.values()}
+    if len(kinds) > 1:
+        mixed = "; ".join(f"{d}: {layout}" for d, (layout, _) in layouts.items())
+        raise UserError(f"data folders mix layouts ({mixed}); give all as train/ val/ folders or all as class folders")
+    layout = kinds.pop()
+    classes = sorted({c for _, names in layouts.values() for c in names})
+    if only:
+        unknown = [c for c in only if c not in classes]
+        if unknown:
+            raise UserError(f"--classes: no folder for {', '.join(unknown)} in {', '.join(map(str, dirs))} (found {', '.join(classes)})")
+        classes = sorted(set(only))
     if len(classes) < 2:
         found = f"only {classes[0]!r}" if classes else "none"
-        raise UserError(f"{root}: need at least 2 class folders (found {found}); put each class's pictures in its own subfolder")
+        where = ", ".join(str(d / "train" if layout == "split folders" else d) for d in dirs)
+        raise UserError(f"{where}: need at least 2 class folders (found {found}); put each class's pictures in its own subfolder")
     return layout, classes
 
 
@@ -114,28 +140,30 @@ def faces_in(gray: np.ndarray, mode: str, rule: CropRule, detector: Callable[[np
 
 
 def scan(
-    data_dir: str | Path,
+    data_dirs: str | Path | list,
     faces: str = "auto",
     rule: CropRule | None = None,
     seed: int = 0,
     fractions: tuple[float, float] = (0.15, 0.15),
     progress: Callable[[Iterable], Iterable] = lambda it: it,
     only_split: str | None = None,
+    only_classes: list[str] | None = None,
 ) -> Scan:
-    """Verify every picture under `data_dir` and turn it into samples per split.
+    """Verify every picture under the data folder(s) and turn it into samples per split.
 
     `only_split` (evaluation) reads a single split: the class folders themselves, or in a
-    split layout the given split's folders.
+    split layout the given split's folders. `only_classes` keeps just those class folders.
     """
-    data_dir = Path(data_dir)
+    dirs = as_dirs(data_dirs)
+    data_dir = ", ".join(map(str, dirs))  # for messages
     rule = rule or CropRule()
-    layout, classes = detect_layout(data_dir)
+    layout, classes = detect_layout(dirs, only_classes)
     if layout == "split folders":
-        present = [s for s in SPLITS if (data_dir / s).is_dir()]
+        present = [s for s in SPLITS if any((d / s).is_dir() for d in dirs)]
         if only_split:
             present = [only_split] if only_split in present else []
         listed = {
-            s: [(p, i) for i, c in enumerate(classes) if (data_dir / s / c).is_dir() for p in list_files(data_dir / s / c)] for s in present
+            s: [(p, i) for i, c in enumerate(classes) for d in dirs if (d / s / c).is_dir() for p in list_files(d / s / c)] for s in present
         }
         if not only_split and "val" not in listed:  # no val/ folder: hold out part of train/, by file
             by_class: dict[int, list[Path]] = {}
@@ -144,10 +172,11 @@ def scan(
             carved = split_files(by_class, (fractions[0], 0.0), seed)
             listed["train"], listed["val"] = carved["train"], carved["val"]
     else:
-        by_class = {i: list_files(data_dir / c) for i, c in enumerate(classes)}
+        by_class = {i: [p for d in dirs if (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)}
         for i, files in by_class.items():
             if not files:
-                raise UserError(f"{data_dir / classes[i]}: empty class folder; add pictures or remove the folder")
+                where = ", ".join(str(d / classes[i]) for d in dirs if (d / classes[i]).is_dir())
+                raise UserError(f"{where}: empty class folder; add pictures or remove the folder")
         listed = {"all": [(p, i) for i, fs in by_class.items() for p in fs]} if only_split else split_files(by_class, fractions, seed)
 
     detector = HaarDetector().detect if faces != "whole" else None
