@@ -7,6 +7,7 @@ import re
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import assert_one_line_error, face_like, run_cli
@@ -59,9 +60,14 @@ def test_training_writes_every_output(trained):
 
 def test_evaluate_json_matches_training_metrics(trained):
     root, out, proc, _ = trained
-    ev = run_cli("train", "evaluate", str(root / "data" / "val"), "--model", str(out), "--json")
+    errors = root / "errors.csv"
+    ev = run_cli("train", "evaluate", str(root / "data" / "val"), "--model", str(out), "--json", "--errors", str(errors))
     assert ev.returncode == 0, ev.stderr[-2000:]
     m = json.loads(ev.stdout)
+    wrong = pd.read_csv(errors)
+    cm = np.array(m["confusion"]["matrix"])
+    assert len(wrong) == cm.sum() - np.trace(cm) and (wrong["true"] != wrong["predicted"]).all()
+    assert wrong["confidence"].is_monotonic_decreasing and (wrong["confidence"] >= 0.5).all()  # two classes: the guess has >= 0.5
     assert {"images", "evaluated", "no_face", "skipped", "accuracy", "balanced_accuracy", "per_class", "confusion"} <= set(m)
     assert m["images"] == 80 and m["evaluated"] == 80 and m["no_face"] == 0
     assert m["per_class"]["happy"]["support"] == 40
@@ -149,10 +155,11 @@ def test_no_face_pictures_count_as_wrong(trained, tmp_path):
         for i in range(2):
             blank = np.full((300, 400), 128 + i, np.uint8)
             cv2.imwrite(str(tmp_path / name / f"wall{i}.png"), blank)
-    ev = run_cli("train", "evaluate", str(tmp_path), "--model", str(out), "--json")
+    ev = run_cli("train", "evaluate", str(tmp_path), "--model", str(out), "--json", "--errors", str(tmp_path / "e.csv"))
     assert ev.returncode == 0, ev.stderr[-2000:]
     m = json.loads(ev.stdout)
     assert m["no_face"] == 4 and m["evaluated"] == 0 and m["balanced_accuracy"] == 0.0
+    assert (pd.read_csv(tmp_path / "e.csv")["predicted"] == "no face").sum() == 4
 
 
 def test_help_explains_every_option():

@@ -142,6 +142,13 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad/model.keras)")
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object with all metrics instead of a table")
+    p.add_argument(
+        "--errors",
+        type=Path,
+        metavar="CSV",
+        help="also write every picture judged wrong (path, true, predicted, confidence; most confident first) to this CSV: "
+        "where to look for mislabelled pictures",
+    )
     return p
 
 
@@ -393,9 +400,11 @@ def run_evaluate(argv: list[str]) -> int:
     args = evaluate_parser().parse_args(argv)
     from monitor.classifier import load_classifier
     from train import dataset
-    from train.evaluate import evaluate_scan, format_report
+    from train.evaluate import format_report, metrics_of, mistakes, predict_split
 
     layout, _ = dataset.detect_layout(args.data_dir)
+    if args.errors:
+        check_writable(args.errors.parent)
     classifier = load_classifier(args.model, prefer=".keras")
     split = "all"
     if layout == "split folders":
@@ -407,8 +416,14 @@ def run_evaluate(argv: list[str]) -> int:
         only_split=split,
         progress=progress("reading") if not args.json else (lambda it: it),
     )
-    metrics = evaluate_scan(classifier, scan, split)
-    metrics = {"model": str(classifier.path), "data": str(args.data_dir), "split": split, **metrics}
+    pred = predict_split(classifier, scan, split)
+    metrics = {"model": str(classifier.path), "data": str(args.data_dir), "split": split, **metrics_of(pred), "skipped": len(scan.skipped)}
+    if args.errors:
+        from train.export import write_mistakes
+
+        rows = mistakes(pred)
+        write_mistakes(rows, args.errors)
+        print(f"wrote {len(rows)} wrongly judged pictures to {args.errors}", file=sys.stderr)
     if args.json:
         print(json.dumps(metrics))
     else:

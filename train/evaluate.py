@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from monitor.errors import UserError
@@ -72,11 +74,22 @@ def format_report(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluate_scan(classifier, scan, split: str, batch: int = 256) -> dict:
-    """Metrics of `classifier` on one split of a scanned folder: one prediction per picture.
+@dataclass(frozen=True)
+class Predictions:
+    """One prediction per picture of a split: its path, true class and probabilities (model's class order)."""
 
-    A picture with several faces is judged by its largest face; one with none counts as
-    wrong (`no_face`). Folder classes are matched to the model's classes by name.
+    classes: list[str]
+    paths: list[str]
+    y_true: np.ndarray
+    probs: np.ndarray
+    no_face: list[tuple[str, int]]  # (path, true class) of pictures in which no face was found
+
+
+def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions:
+    """Run `classifier` over one split of a scanned folder, one prediction per picture.
+
+    A picture with several faces is judged by its largest face. Folder classes are matched
+    to the model's classes by name.
     """
     from train.dataset import load_crop
 
@@ -93,16 +106,48 @@ def evaluate_scan(classifier, scan, split: str, batch: int = 256) -> dict:
         if s.path not in seen:
             seen.add(s.path)
             samples.append(s)
-    k = len(model_classes)
-    y_true = np.array([to_model[s.label] for s in samples], dtype=int)
-    y_pred = np.zeros(len(samples), dtype=int)
+    probs = np.zeros((len(samples), len(model_classes)), dtype=np.float32)
     for i in range(0, len(samples), batch):
         crops = np.stack([load_crop(s, classifier.crop_rule) for s in samples[i : i + batch]])
-        y_pred[i : i + batch] = classifier.probabilities(crops).argmax(axis=1)
-    no_face = np.zeros(k, dtype=int)
-    for _, label, s in scan.no_face:
-        if s == split:
-            no_face[to_model[label]] += 1
-    metrics = report(confusion_matrix(y_true, y_pred, k), model_classes, no_face)
+        probs[i : i + batch] = classifier.probabilities(crops)
+    return Predictions(
+        classes=model_classes,
+        paths=[s.path for s in samples],
+        y_true=np.array([to_model[s.label] for s in samples], dtype=int),
+        probs=probs,
+        no_face=[(path, to_model[label]) for path, label, s in scan.no_face if s == split],
+    )
+
+
+def metrics_of(pred: Predictions) -> dict:
+    """The `report` of a split's predictions; a picture with no face counts as wrong (`no_face`)."""
+    k = len(pred.classes)
+    no_face = np.bincount(np.array([label for _, label in pred.no_face], dtype=int), minlength=k)
+    return report(confusion_matrix(pred.y_true, pred.probs.argmax(axis=1), k), pred.classes, no_face)
+
+
+def mistakes(pred: Predictions) -> list[dict]:
+    """Every picture judged wrong, most confident first: where to look for mislabelled pictures."""
+    guess = pred.probs.argmax(axis=1)
+    rows = [
+        {
+            "path": path,
+            "true": pred.classes[t],
+            "predicted": pred.classes[g],
+            "confidence": round(float(p[g]), 4),
+            "p_true": round(float(p[t]), 4),
+        }
+        for path, t, g, p in zip(pred.paths, pred.y_true, guess, pred.probs)
+        if g != t
+    ]
+    rows.sort(key=lambda r: -r["confidence"])
+    return rows + [
+        {"path": path, "true": pred.classes[t], "predicted": "no face", "confidence": "", "p_true": ""} for path, t in pred.no_face
+    ]
+
+
+def evaluate_scan(classifier, scan, split: str, batch: int = 256) -> dict:
+    """Metrics of `classifier` on one split of a scanned folder (see `predict_split`, `metrics_of`)."""
+    metrics = metrics_of(predict_split(classifier, scan, split, batch))
     metrics["skipped"] = len(scan.skipped)
     return metrics

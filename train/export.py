@@ -89,6 +89,15 @@ def write_bad_files(skipped: list[tuple[str, str]], no_face: list[str], out_dir:
     return path
 
 
+def write_mistakes(rows: list[dict], path: Path) -> Path:
+    """CSV of the pictures an evaluation judged wrong (see `train.evaluate.mistakes`)."""
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["path", "true", "predicted", "confidence", "p_true"])
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
 def plot_curves(history: dict, out_dir: Path) -> Path:
     """Loss and accuracy per epoch, train and validation."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
