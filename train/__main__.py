@@ -198,7 +198,7 @@ def run_train(argv: list[str]) -> int:
             f"--widths: {len(args.widths)} blocks halve a {args.size}-pixel face to nothing; give at most {args.size.bit_length() - 1}"
         )
     rule = CropRule(size=args.size, margin=args.margin)
-    dirs, name = args.data_dir, "+".join(d.resolve().name for d in args.data_dir)
+    dirs, name = args.data_dir, dataset.data_name(args.data_dir)
     out = args.out or Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
     check_writable(out)
@@ -353,8 +353,7 @@ def run_export(argv: list[str]) -> int:
         raise UserError("nothing to do: pass --flip-average")
     if meta.get("flip_average"):
         raise UserError(f"{args.run_dir}: the model already averages over mirrored faces")
-    recorded = meta["data"]["dir"]
-    dirs = [Path(d) for d in ([recorded] if isinstance(recorded, str) else recorded)]
+    dirs = dataset.as_dirs(meta["data"]["dir"])  # one folder (a string) or several (a list)
     for data_dir in dirs:
         if not data_dir.is_dir():
             raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
@@ -370,8 +369,7 @@ def run_export(argv: list[str]) -> int:
     meta["metrics_before_export"] = meta.get("metrics")
     meta["flip_average"] = True
     meta["export_command"] = "python -m train export " + shlex.join(argv)
-    name = "+".join(d.name for d in dirs)
-    metrics = save_and_evaluate(with_flip_average(classifier), meta, scan, args.run_dir, name)
+    metrics = save_and_evaluate(with_flip_average(classifier), meta, scan, args.run_dir, dataset.data_name(dirs))
     for split, m in metrics.items():
         before = meta["metrics_before_export"][split]["balanced_accuracy"] if meta["metrics_before_export"] else float("nan")
         print(f"\n{split} (balanced accuracy before: {before:.4f}):\n{format_report(m)}")

@@ -84,6 +84,11 @@ def as_dirs(data_dirs: str | Path | list) -> list[Path]:
     return [Path(d) for d in data_dirs] if isinstance(data_dirs, list | tuple) else [Path(data_dirs)]
 
 
+def data_name(data_dirs: str | Path | list) -> str:
+    """A short name for one data folder or several ('fer2013-happy-sad+fer2013-other'): run folders, plot titles."""
+    return "+".join(d.resolve().name for d in as_dirs(data_dirs))
+
+
 def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -> tuple[str, list[str]]:
     """The layout and sorted class names of one data folder or several taken together.
 
