@@ -7,6 +7,7 @@ pipeline, overlay, moodlog).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -23,6 +24,7 @@ from monitor.errors import UserError, run_cli
 EPILOG = """\
 other commands:
   python -m monitor report LOG.csv [...]   summarise and plot mood logs (see its --help)
+  python -m monitor evaluate [...]         accuracy on real videos labelled by eye and on photos, fer beside it
   python -m monitor bench [--source VIDEO] speed of the pipeline against a naive loop (see its --help)
 
 examples:
@@ -84,32 +86,53 @@ def display_available() -> bool:
     return True
 
 
-def check_output_path(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"{path}: cannot create its folder ({err.strerror}); pass a writable --output") from None
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"{path}: not writable; pass a writable --output path")
+VIDEO_SUFFIXES = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "XVID", ".mkv": "XVID"}
 
 
 class VideoSink:
-    """Writes annotated frames to a video file, opened on the first frame (its size is known then)."""
+    """Writes annotated frames to a video file, opened on the first frame (its size is known then).
+
+    Frames are placed at their capture times: when a live source dropped frames, the last
+    annotated frame is repeated to fill the gap, so the video lasts as long as the session.
+    """
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path, self.fps, self._writer = path, fps, None
+        self._names = contextlib.ExitStack()
+        self._t0: float | None = None
+        self.written = 0
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, stream_time_s: float | None = None) -> None:
         if self._writer is None:
-            fourcc = cv2.VideoWriter_fourcc(*("XVID" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (image.shape[1], image.shape[0]))
+            from monitor.paths import opencv_path
+
+            name = self._names.enter_context(opencv_path(self.path))
+            fourcc = cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES.get(self.path.suffix.lower(), "mp4v"))
+            self._writer = cv2.VideoWriter(name, fourcc, self.fps, (image.shape[1], image.shape[0]))
             if not self._writer.isOpened():
                 raise UserError(f"{self.path}: cannot write a video there; use an .mp4 or .avi path in a writable folder")
-        self._writer.write(image)
+        copies = 1
+        if stream_time_s is not None:
+            self._t0 = stream_time_s if self._t0 is None else self._t0
+            copies = max(1, int(round((stream_time_s - self._t0) * self.fps)) + 1 - self.written)
+        for _ in range(copies):
+            self._writer.write(image)
+        self.written += copies
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
+        self._names.close()
+
+
+def check_options(args) -> None:
+    """Each bad option value named in one line, before anything is opened or created."""
+    for name in ("stride", "smooth", "detect_every", "max_frames"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} {value}: must be at least 1")
+    if args.min_face is not None and args.min_face < 24:
+        raise UserError(f"--min-face {args.min_face}: must be at least 24 (the Haar cascade's window)")
 
 
 def run(argv: list[str]) -> int:
@@ -117,43 +140,49 @@ def run(argv: list[str]) -> int:
     from monitor.classifier import load_classifier
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
-    from monitor.photos import is_picture_file
+    from monitor.paths import check_output_file
+    from monitor.photos import is_picture_file, plan_output
     from monitor.pipeline import make_pipeline
-    from monitor.sources import LatestFrameReader, frames, open_source, truncated
+    from monitor.sources import LatestFrameReader, frames, open_source, parse_spec, truncated
 
-    if min(args.stride, args.smooth, args.detect_every) < 1:
-        raise UserError("--stride, --smooth and --detect-every must be at least 1")
-    if args.min_face is not None and args.min_face < 24:
-        raise UserError("--min-face must be at least 24 (the Haar cascade's window)")
+    check_options(args)
     started = time.time()
-    classifier = load_classifier(args.model)
     source_path = Path(args.source)
-    if source_path.is_dir() or (not args.source.isdigit() and is_picture_file(source_path)):
-        return run_photos_cli(args, source_path, classifier)
+    photos = source_path.is_dir() or (parse_spec(args.source)[0] == "file" and is_picture_file(source_path))
+    if photos:
+        output = plan_output(source_path, args.output)
+        return run_photos_cli(args, source_path, load_classifier(args.model), output)
     if args.output:
-        check_output_path(args.output)
-    source = open_source(args.source)
+        if args.output.suffix.lower() not in VIDEO_SUFFIXES:
+            raise UserError(f"{args.output}: not a video file name; use .mp4 or .avi for --output")
+        check_output_file(args.output, [source_path] if parse_spec(args.source)[0] == "file" else [])
+    classifier = load_classifier(args.model)
+    say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)
+    source = open_source(args.source, say)
     live = source.is_live or args.realtime
     show = not args.no_display and display_available()
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
     pipeline = make_pipeline(classifier, args.smooth, args.detect_every, args.min_face)
     signal.signal(signal.SIGTERM, _raise_stop)
     stats = RunStats()
-    message = None
+    message, code = None, 0
+    window = Window() if show else None
     with MoodLog(log_path, classifier.classes) as log:  # opened first: a bad --log fails before any work
         sink = VideoSink(args.output, source.fps) if args.output else None
         reader = LatestFrameReader(source) if live else None
         bar = progress_bar(source, args) if not live and not args.quiet else None
         try:
             for frame in iter(reader) if reader else frames(source, args.stride):
+                if stats.frames == 0:
+                    warn_min_face(args.min_face, frame.image.shape, bar)
                 result = pipeline.analyze(frame)
                 log.add(rows_for(result, args.source, len(classifier.classes)))
                 stats.add(result, started)
-                if show or sink:
+                if window or sink:
                     draw(frame.image, result, stats.fps)
                     if sink:
-                        sink.write(frame.image)
-                    if show and not _show(frame.image):
+                        sink.write(frame.image, frame.stream_time_s if live else None)
+                    if window and not window.show(frame.image):
                         break
                 if live:
                     stats.latencies.append(time.time() - frame.wall_time)
@@ -161,8 +190,10 @@ def run(argv: list[str]) -> int:
                     bar.update(1)
                 if args.max_frames and stats.frames >= args.max_frames:
                     break
-        except (KeyboardInterrupt, Stop):
-            message = "stopped; every row so far is in the log"
+        except KeyboardInterrupt:
+            message, code = "stopped (Ctrl-C); every row so far is in the log", 130
+        except Stop:
+            message, code = "stopped (SIGTERM); every row so far is in the log", 143
         finally:
             if reader:
                 reader.stop()
@@ -171,39 +202,49 @@ def run(argv: list[str]) -> int:
             if sink:
                 sink.close()
             source.release()
-            if show:
-                cv2.destroyAllWindows()
-    code = 0
+            if window:
+                window.close()
     if message is None and not live and not args.max_frames and truncated(source, stats.last_index + 1, args.stride):
         message = f"{args.source}: video ended early at frame {stats.last_index + 1} of {source.frame_count} (truncated or damaged); the log keeps every frame read"
         code = 1
     if reader and reader.stalled:
-        message, code = f"{args.source}: the stream stopped delivering frames; the log keeps every frame read", 1
+        message, code = (
+            f"{args.source}: the stream stopped delivering frames for {reader.stall_timeout_s:.0f} s; the log keeps every frame read",
+            1,
+        )
     if message is None and stats.frames == 0:
         message, code = f"{args.source}: no frame could be read; check the source", 1
     if not args.quiet:
         print(stats.summary(time.time() - started, reader), file=sys.stderr)
         print(f"log: {log_path}" + (f"   video: {args.output}" if args.output else ""), file=sys.stderr)
     if message:
-        print(("error: " if code else "") + message, file=sys.stderr)
+        print(("error: " if code == 1 else "") + message, file=sys.stderr)
     return code
 
 
-def run_photos_cli(args, source: Path, classifier) -> int:
-    """--source is a picture or a folder of pictures."""
-    from monitor.moodlog import MoodLog
-    from monitor.photos import run_photos, summary
-    from monitor.pipeline import make_pipeline
+def warn_min_face(min_face: int | None, shape: tuple[int, ...], bar) -> None:
+    """A --min-face larger than the frame finds nothing: say so once, at the first frame."""
+    if min_face and min_face > min(shape[:2]):
+        text = f"warning: --min-face {min_face} is larger than the frame ({shape[1]}x{shape[0]}): no face can be found"
+        (bar.write if bar else print)(text, file=sys.stderr)
 
-    if args.output and source.is_file():
-        check_output_path(args.output)
+
+def run_photos_cli(args, source: Path, classifier, output: Path | None) -> int:
+    """--source is a picture or a folder of pictures (--output already checked by `plan_output`)."""
+    from monitor.moodlog import MoodLog
+    from monitor.photos import nothing_found, run_photos, summary
+    from monitor.pipeline import picture_pipeline
+
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
     show = source.is_file() and not args.no_display and display_available()
-    pipeline = make_pipeline(classifier, smooth=1, min_face=args.min_face or 24)  # pictures: thorough, speed matters less
+    pipeline = picture_pipeline(classifier, args.min_face)  # pictures: the thorough search, speed matters less
     with MoodLog(log_path, classifier.classes) as log:
-        stats = run_photos(source, pipeline, log, args.output, show, args.recursive, args.quiet)
+        stats = run_photos(source, pipeline, log, output, show, args.recursive, args.quiet)
     if not args.quiet:
-        print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {args.output}" if args.output else ""), file=sys.stderr)
+        print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {output}" if output else ""), file=sys.stderr)
+    if stats.pictures == 0:
+        print(f"error: {nothing_found(source, args.recursive)}; pass a folder of pictures, or a video file as --source", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -211,17 +252,31 @@ def _raise_stop(signum, frame) -> None:
     raise Stop()
 
 
-WINDOW = "emotion monitor (q to quit)"
+class Window:
+    """The live window; q, Esc and its close button all quit the same way."""
 
+    TITLE = "emotion monitor (q to quit)"
 
-def _show(image: np.ndarray) -> bool:
-    """Show a frame; False when the user pressed q or Esc or closed the window."""
-    try:
-        cv2.imshow(WINDOW, image)
-        key = cv2.waitKey(1) & 0xFF
-        return key not in (ord("q"), 27) and cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) >= 1
-    except cv2.error:
-        raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
+    def __init__(self) -> None:
+        self.opened = False
+
+    def show(self, image: np.ndarray) -> bool:
+        """Show a frame; False when the user pressed q or Esc or closed the window."""
+        try:
+            if self.opened and cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) < 1:
+                return False  # closed with its button since the last frame
+            cv2.imshow(self.TITLE, image)
+            self.opened = True
+            key = cv2.waitKey(1) & 0xFF
+            return key not in (ord("q"), 27) and cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) >= 1
+        except cv2.error:
+            if self.opened:  # the window existed and is gone: the user closed it
+                return False
+            raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
+
+    def close(self) -> None:
+        with contextlib.suppress(cv2.error):
+            cv2.destroyAllWindows()
 
 
 class RunStats:
@@ -281,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             from monitor.report import main as report_main
 
             return report_main(argv[1:])
+        if argv and argv[0] == "evaluate":
+            from monitor.scoring import main as evaluate_main
+
+            return evaluate_main(argv[1:])
         if argv and argv[0] == "bench":
             from monitor.bench import main as bench_main
 

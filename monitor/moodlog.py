@@ -8,6 +8,7 @@ written through pandas at least once a second as one `write` of whole lines, so 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import time
@@ -19,6 +20,7 @@ import pandas as pd
 from monitor.errors import UserError
 from monitor.pipeline import FrameResult
 
+INTEGER_COLUMNS = ["frame", "face_id", "x", "y", "w", "h"]  # written as integers even in rows beside empty ones
 BASE_COLUMNS = ["timestamp", "source", "frame", "stream_time_s", "face_id", "x", "y", "w", "h", "label", "confidence"]
 
 
@@ -67,23 +69,36 @@ class MoodLog:
         self.close()
 
     def open(self) -> None:
-        """Create the file with a header, or check an existing one has the same columns."""
+        """Create the file with a header, or check an existing one has the same columns.
+
+        A log whose last line was cut (a crash or a full disk mid-write) gets that line ended
+        first, so the rows appended now stay whole; the report skips the cut row and counts it.
+        """
+        from monitor.paths import ensure_folder
+
         existing = self.path.is_file() and self.path.stat().st_size > 0
+        if self.path.is_dir():
+            raise UserError(f"{self.path}: is a folder; pass a file name for --log (e.g. {self.path / 'mood.csv'})")
         if existing:
-            with self.path.open(newline="") as f:
-                header = next(csv.reader(f), [])
+            try:
+                with self.path.open(newline="", encoding="utf-8") as f:
+                    header = next(csv.reader(f), [])
+            except (UnicodeDecodeError, csv.Error):
+                header = ["(not a text CSV)"]
             if header != self.columns:
                 raise UserError(
                     f"{self.path}: existing log has other columns ({', '.join(header[:14])}); "
                     "it was left untouched: pass another --log to start a new one"
                 )
+        ensure_folder(self.path.parent, "--log")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as err:
             raise UserError(f"{self.path}: cannot write the mood log ({err.strerror}); pass a writable --log path") from None
         if not existing:
             self._write(",".join(self.columns) + "\n")
+        elif not _ends_with_newline(self.path):
+            self._write("\n")
 
     def add(self, rows: list[tuple]) -> None:
         """Buffer rows; they reach the file within `flush_every_s` seconds."""
@@ -95,19 +110,39 @@ class MoodLog:
         self._last_flush = time.monotonic()
         if not self._rows or self._fd is None:
             return
-        text = pd.DataFrame(self._rows, columns=self.columns).to_csv(header=False, index=False, lineterminator="\n")
-        self._write(text)
+        frame = pd.DataFrame(self._rows, columns=self.columns).astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
+        self._write(frame.to_csv(header=False, index=False, lineterminator="\n"))
         self.rows_written += len(self._rows)
         self._rows.clear()
 
     def _write(self, text: str) -> None:
+        """Append whole lines: if the disk fills mid-write, the part written is taken back and the error is one line."""
         data = text.encode()
-        while data:  # one write normally; loop only if the OS takes part of it
-            n = os.write(self._fd, data)
-            data = data[n:]
+        start = os.fstat(self._fd).st_size
+        try:
+            while data:  # one write normally; loop only if the OS takes part of it
+                n = os.write(self._fd, data)
+                data = data[n:]
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)  # no half row left behind (not possible on devices such as /dev/full)
+            fd, self._fd = self._fd, None  # closed: nothing more is written, and close() does not try again
+            os.close(fd)
+            self._rows.clear()
+            raise UserError(
+                f"{self.path}: cannot write the mood log ({err.strerror}); the {self.rows_written} rows written before are whole; "
+                "free disk space or pass another --log"
+            ) from None
 
     def close(self) -> None:
         if self._fd is not None:
             self.flush()
-            os.close(self._fd)
-            self._fd = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"

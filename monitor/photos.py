@@ -7,7 +7,9 @@ listed as skipped and the run goes on; originals are never written to.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from monitor.errors import UserError
 from monitor.images import ImageError, read_bgr
 from monitor.moodlog import MoodLog, iso_timestamp, rows_for
 from monitor.overlay import draw
+from monitor.paths import check_output_file, ensure_folder, opencv_path, same_file
 from monitor.pipeline import FrameResult, Pipeline
 from monitor.sources import Frame
 
@@ -27,7 +30,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".g
 
 def is_picture_file(path: Path) -> bool:
     """A file the photo mode should take: a picture suffix, or content OpenCV recognises as a picture."""
-    return path.is_file() and (path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)))
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    with opencv_path(path) as name:
+        return cv2.haveImageReader(name)
 
 
 def list_pictures(folder: Path, recursive: bool) -> list[Path]:
@@ -73,13 +81,48 @@ def output_path_for(path: Path, root: Path, out: Path) -> Path:
     return target if target.suffix.lower() in WRITABLE_SUFFIXES else target.with_name(target.name + ".png")
 
 
+def plan_output(source: Path, output: Path | None) -> Path | None:
+    """Check --output for a picture or a folder of pictures before any work; where annotated copies go.
+
+    For one picture --output is a picture file name or an existing folder (the copy keeps the
+    picture's name there); for a folder it is a folder, never the picture folder itself.
+    """
+    if output is None:
+        return None
+    if source.is_dir():
+        if same_file(output, source):
+            raise UserError(f"{output}: is the picture folder itself; pass another --output so the originals are never overwritten")
+        if output.exists() and not output.is_dir():
+            raise UserError(f"{output}: is a file; with a folder as --source, --output must be a folder")
+        ensure_folder(output, "--output")
+        if not os.access(output, os.W_OK):
+            raise UserError(f"{output}: folder not writable; pass a writable --output")
+        return output
+    if output.is_dir():
+        output = output_path_for(source, source.parent, output)
+    elif output.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise UserError(f"{output}: not a picture file name; use a .jpg or .png name (or an existing folder) for --output")
+    check_output_file(output, [source])
+    return output
+
+
+def write_picture(target: Path, image: np.ndarray) -> None:
+    """Encode in memory and write with Python (any file name, clear errors)."""
+    ok, data = cv2.imencode(target.suffix.lower(), image)
+    if not ok:
+        raise UserError(f"{target}: cannot encode a picture of this type; use a .jpg or .png name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.tobytes())
+    except OSError as err:
+        raise UserError(f"{target}: cannot write the annotated picture ({err.strerror}); pass a writable --output") from None
+
+
 def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | None, show: bool, recursive: bool, quiet: bool) -> PhotoStats:
-    """Label one picture or a folder of pictures; rows go to `log`, annotated copies to `output`."""
+    """Label one picture or a folder of pictures; rows go to `log`, annotated copies to `output` (checked by `plan_output`)."""
     stats = PhotoStats()
     folder = source if source.is_dir() else None
     files = list_pictures(source, recursive) if folder else [source]
-    if folder and output and output.resolve() == folder.resolve():
-        raise UserError(f"{output}: is the picture folder itself; pass another --output so the originals are never overwritten")
     bar = None
     if folder and not quiet:
         from tqdm import tqdm
@@ -111,11 +154,9 @@ def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | No
             draw(image, result)
         if output:
             target = output if not folder else output_path_for(path, folder, output)
-            if target.resolve() == path.resolve():
+            if same_file(target, path):
                 raise UserError(f"{target}: would overwrite the original; pass another --output")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(target), image):
-                raise UserError(f"{target}: cannot write the annotated picture; use a .jpg/.png name in a writable folder")
+            write_picture(target, image)
         if show and not folder:
             cv2.imshow(f"{path.name} (any key closes)", image)
             cv2.waitKey(0)
@@ -123,6 +164,15 @@ def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | No
     if bar:
         bar.close()
     return stats
+
+
+def nothing_found(folder: Path, recursive: bool) -> str:
+    """What a folder without a usable picture holds, for the error message."""
+    files = [p for p in (folder.rglob("*") if recursive else folder.iterdir()) if p.is_file()]
+    if not files:
+        return f"{folder}: empty folder" + ("" if recursive else " (subfolders are read with --recursive)")
+    kinds = Counter(p.suffix.lower() or "(no suffix)" for p in files)
+    return f"{folder}: no picture that can be decoded among {len(files)} files ({', '.join(f'{n} {k}' for k, n in kinds.most_common(5))})"
 
 
 def summary(stats: PhotoStats) -> str:

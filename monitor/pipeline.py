@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from monitor.classifier import Classifier, Prediction
-from monitor.faces import Box, DetectorSettings, HaarDetector
+from monitor.faces import WINDOW, Box, DetectorSettings, HaarDetector, PictureSearch
 from monitor.sources import Frame
 from monitor.tracking import Tracker
 
@@ -41,9 +41,10 @@ class FrameResult:
 class Pipeline:
     """Composes a face detector, the classifier and the tracker; records time spent per stage.
 
-    With `detect_every=N` the whole frame is scanned on every Nth frame only; in between, the
-    faces already known are re-found near their last boxes (`detect_near`), which is several
-    times cheaper. New faces therefore appear within N frames.
+    With `detect_every=N` the whole frame is scanned on every Nth frame; in between, the faces
+    already known are re-found near their last boxes (`detect_near`), several times cheaper,
+    and a face the re-find loses triggers a full scan of that frame. A new face beside a known
+    one therefore appears within N frames; with no face known every frame is scanned.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class Pipeline:
         self.seconds: dict[str, float] = defaultdict(float)
         self._count = 0
         self._boxes: list[Box] = []
+        self.rescans = 0  # frames where the re-find lost a face and the whole frame was scanned
 
     def reset(self) -> None:
         """Forget every face (ids, smoothing, last boxes): the next frame is unrelated (a new picture)."""
@@ -70,9 +72,20 @@ class Pipeline:
         self._boxes = []
 
     def find_faces(self, gray: np.ndarray) -> list[Box]:
-        full = self.detect_near is None or self._count % self.detect_every == 0
+        """This frame's face boxes: a full scan, or the cheap re-find with a full scan as its fallback.
+
+        The re-find can only keep faces; whenever it loses one (or no face is known) the whole
+        frame is scanned at once, so a face a full scan would find never becomes a no-face row.
+        """
+        full = self.detect_near is None or not self._boxes or self._count % self.detect_every == 0
         self._count += 1
-        self._boxes = self.detect(gray) if full else self.detect_near(gray, self._boxes)
+        if not full:
+            near = self.detect_near(gray, self._boxes)
+            if len(near) == len(self._boxes):
+                self._boxes = near
+                return near
+            self.rescans += 1
+        self._boxes = self.detect(gray)
         return self._boxes
 
     def analyze(self, frame: Frame) -> FrameResult:
@@ -99,6 +112,11 @@ class Pipeline:
 
 
 def make_pipeline(classifier: Classifier, smooth: int = 5, detect_every: int = 1, min_face: int | None = None) -> Pipeline:
-    """The monitor's standard pipeline: Haar detector, this classifier, IoU tracker."""
+    """The monitor's standard pipeline for video: Haar detector, this classifier, IoU tracker."""
     detector = HaarDetector(DetectorSettings(min_face=min_face) if min_face else None)
     return Pipeline(detector.detect, classifier, Tracker(window=smooth), detector.detect_near, detect_every)
+
+
+def picture_pipeline(classifier: Classifier, min_face: int | None = None) -> Pipeline:
+    """The pipeline for still pictures: the thorough search, no smoothing (each picture stands alone)."""
+    return Pipeline(PictureSearch(min_face or WINDOW).detect, classifier, Tracker(window=1))

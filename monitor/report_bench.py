@@ -58,9 +58,10 @@ CHILD = {
     ),
     # the same summary, after the obvious read of every column with inferred dtypes
     "baseline": (
-        "import pandas as pd, sys; from monitor.report import summarise\n"
+        "import pandas as pd, sys; from monitor.report import media_time, summarise\n"
         "df = pd.read_csv(sys.argv[1]); df['timestamp'] = pd.to_datetime(df['timestamp'], format='ISO8601', utc=True)\n"
         "df['log'] = 'long.csv'\n"
+        "df['t'], df['media_s'] = media_time(df)\n"
         "for c in ('source', 'label', 'log'): df[c] = df[c].astype(str).where(df[c].notna()).astype('category')\n"
         "print(summarise(df, '1h').frames)"
     ),

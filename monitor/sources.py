@@ -8,6 +8,7 @@ the newest frame, so a slow frame never makes the picture fall behind (live mode
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from monitor.errors import UserError
+from monitor.paths import opencv_path
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,23 @@ def parse_spec(spec: str) -> tuple[str, str | int]:
     return "file", spec
 
 
-def open_source(spec: str) -> Source:
-    """Open a camera index, video file or stream URL; UserError with a fix when it cannot be opened."""
+STREAM_TIMEOUT_S = 5.0  # opening a stream, and waiting for its next frame, give up after this long
+
+
+def capture_params(kind: str) -> list[int]:
+    """OpenCV capture properties: a stream that is silent for STREAM_TIMEOUT_S fails instead of hanging."""
+    if kind != "stream":
+        return []
+    ms = int(STREAM_TIMEOUT_S * 1000)
+    return [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+
+
+def open_source(spec: str, say=lambda text: None) -> Source:
+    """Open a camera index, video file or stream URL; UserError with a fix when it cannot be opened.
+
+    `say` gets a line of feedback before a wait the user would otherwise not understand
+    (connecting to a stream).
+    """
     kind, target = parse_spec(spec)
     if kind == "file":
         path = Path(target)
@@ -67,20 +84,23 @@ def open_source(spec: str) -> Source:
             raise UserError(f"{path}: video file not found; check the path given to --source")
         if path.stat().st_size == 0:
             raise UserError(f"{path}: empty file; give a video file to --source")
-    capture = cv2.VideoCapture(target if kind != "file" else str(target))
-    ok = capture.isOpened()
-    first = capture.read()[0] if ok and kind == "file" else ok
-    if not ok or not first:
-        capture.release()
-        hint = {
-            "camera": "check that a camera is connected and not used by another program, or pass --source with another index or a video file",
-            "file": "it is not a video OpenCV can decode; convert it (e.g. to H.264 .mp4) or check the file",
-            "stream": "check the URL and that the stream is running",
-        }[kind]
-        raise UserError(f"cannot open {kind} {spec!r}: {hint}")
-    if kind == "file":  # rewind after the probe read
-        capture.release()
-        capture = cv2.VideoCapture(str(target))
+    if kind == "stream":
+        say(f"connecting to {spec} (up to {STREAM_TIMEOUT_S:.0f} s)...")
+    with opencv_path(target) if kind == "file" else contextlib.nullcontext(target) as name:
+        capture = cv2.VideoCapture(name, cv2.CAP_ANY, capture_params(kind))
+        ok = capture.isOpened()
+        first = capture.read()[0] if ok and kind == "file" else ok
+        if not ok or not first:
+            capture.release()
+            hint = {
+                "camera": "check that a camera is connected and not used by another program, or pass --source with another index or a video file",
+                "file": "it is not a video OpenCV can decode, or it is truncated or damaged; convert it (e.g. to H.264 .mp4) or check the file",
+                "stream": f"check the URL and that the stream is running (gave up after {STREAM_TIMEOUT_S:.0f} s)",
+            }[kind]
+            raise UserError(f"cannot open {kind} {spec!r}: {hint}")
+        if kind == "file":  # rewind after the probe read
+            capture.release()
+            capture = cv2.VideoCapture(name)
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
     if not (0 < fps < 1000):
         fps = 30.0
@@ -124,7 +144,7 @@ class LatestFrameReader:
     A live source that stops delivering is retried for `stall_timeout_s`, then ends.
     """
 
-    def __init__(self, source: Source, stall_timeout_s: float = 5.0) -> None:
+    def __init__(self, source: Source, stall_timeout_s: float = STREAM_TIMEOUT_S) -> None:
         self.source = source
         self.stall_timeout_s = stall_timeout_s
         self._cond = threading.Condition()

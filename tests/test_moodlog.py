@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,8 +70,76 @@ def test_rows_reach_the_file_within_flush_interval(tmp_path):
 def test_unwritable_log_path_is_a_user_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(UserError, match="cannot write the mood log"):
+    with pytest.raises(UserError, match="file is a file, not a folder; pass another --log"):  # not "File exists"
         MoodLog(blocker / "log.csv", CLASSES).open()
+    read_only = tmp_path / "ro"
+    read_only.mkdir(mode=0o500)
+    if os.geteuid() != 0:  # root writes anywhere
+        with pytest.raises(UserError, match="cannot write the mood log"):
+            MoodLog(read_only / "log.csv", CLASSES).open()
+    with pytest.raises(UserError, match="is a folder; pass a file name for --log"):
+        MoodLog(tmp_path, CLASSES).open()
+
+
+def test_append_after_a_cut_last_line_keeps_every_new_row_whole(tmp_path):
+    """A crash (kill -9, full disk) can leave a cut last line; appending must not glue a row onto it."""
+    path = tmp_path / "log.csv"
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 1), "cam", 2))
+        log.add(rows_for(result(1, 1), "cam", 2))
+    text = path.read_text()
+    path.write_text(text[: text.rindex("happy") + 3])  # the last row cut mid-word, no newline
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(2, 1), "cam", 2))
+    lines = path.read_text().splitlines()
+    assert lines[-2].endswith(",hap") and lines[-1].startswith("20") and len(lines) == 4
+    assert pd.read_csv(path).iloc[-1]["frame"] == 2
+
+
+class FullDisk:
+    """Stands in for os.write on a disk that fills after `room` bytes."""
+
+    def __init__(self, room: int):
+        self.room = room
+
+    def __call__(self, fd, data):
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = min(len(data), self.room)
+        self.room -= n
+        return real_write(fd, data[:n])
+
+
+real_write = os.write
+
+
+def test_full_disk_is_one_line_error_and_leaves_only_whole_rows(tmp_path, monkeypatch):
+    path = tmp_path / "log.csv"
+    log = MoodLog(path, CLASSES, flush_every_s=0.0)
+    log.open()
+    log.add(rows_for(result(0, 1), "cam", 2))
+    whole = path.read_bytes()
+    monkeypatch.setattr(os, "write", FullDisk(room=30))  # the next row fits only in part
+    with pytest.raises(UserError, match="No space left on device.*1 rows written before are whole"):
+        log.add(rows_for(result(1, 1), "cam", 2))
+    monkeypatch.undo()
+    log.close()  # no second error on the way out
+    assert path.read_bytes() == whole  # the half row was taken back
+    assert len(pd.read_csv(path)) == 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_log_on_dev_full_is_one_line_error():
+    with pytest.raises(UserError, match="/dev/full: cannot write the mood log"):
+        MoodLog(Path("/dev/full"), CLASSES).open()
+
+
+def test_ids_and_boxes_are_integers_beside_no_face_rows(tmp_path):
+    path = tmp_path / "log.csv"
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 0), "cam", 2) + rows_for(result(1, 1), "cam", 2))
+    face_row = path.read_text().splitlines()[2].split(",")
+    assert face_row[4:9] == ["1", "0", "5", "40", "40"] and face_row[2] == "1"
 
 
 def test_columns_follow_model_classes():

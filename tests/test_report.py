@@ -7,7 +7,7 @@ import pytest
 
 from monitor.errors import UserError
 from monitor.moodlog import columns_for
-from monitor.report import filter_rows, parse_time, read_logs, summarise
+from monitor.report import filter_rows, format_summary, parse_time, read_logs, summarise
 from tests.conftest import assert_one_line_error, run_cli
 
 CLASSES = ("happy", "sad")
@@ -59,7 +59,7 @@ def test_partial_last_line_and_bad_timestamps_are_left_out_with_a_note(tmp_path)
     logs = read_logs([log])
     assert len(logs.rows) == 99  # 100 whole rows, one with a bad timestamp; the cut-off row is not taken as "no face"
     assert logs.rows["face_id"].notna().all()
-    assert any("1 of 100 rows unreadable" in n for n in logs.notes)
+    assert any("1 of 101 rows malformed" in n for n in logs.notes)
     assert any("cut off" in n for n in logs.notes)
 
 
@@ -82,8 +82,10 @@ def test_face_and_time_filters(tmp_path):
     since = parse_time("2026-11-20T10:01:00+01:00", "--since")
     s = summarise(filter_rows(rows, since=since), "1min")
     assert s.frames == 600 and list(s.shares.index) == ["sad"]
-    s = summarise(filter_rows(rows, face="2"), "1min")
-    assert s.frames == 1200 and s.frames_with_face == 0
+    s = summarise(filter_rows(rows, face="1"), "1min")
+    assert s.frames == 1200 and s.frames_with_face == 1200
+    with pytest.raises(UserError, match="--face 2: no such face in the chosen rows; the faces there are 1"):
+        filter_rows(rows, face="2")
     with pytest.raises(UserError, match="not a date"):
         parse_time("yesterday-ish", "--since")
 
@@ -93,7 +95,7 @@ def test_face_and_time_filters(tmp_path):
     [
         ("", "empty file"),
         ("a,b\n1,2\n", "not a mood log"),
-        ("timestamp,source,frame,stream_time_s,face_id,x,y,w,h,label,confidence\n", "no valid rows"),
+        ("timestamp,source,frame,stream_time_s,face_id,x,y,w,h,label,confidence\n", "holds only its header: no rows were logged"),
     ],
 )
 def test_bad_logs(tmp_path, content, needle):
@@ -143,5 +145,77 @@ def test_several_sources_and_sessions_in_one_log(tmp_path):
     both.write_text(a.read_text() + "".join(p.read_text().split("\n", 1)[1] for p in (b, c)))  # one appended log
     s = summarise(read_logs([both]).rows, "5s")
     assert s.frames == 150 and s.frames_with_face == 100
-    assert s.buckets["no face"].tolist() == [0.0, 1.0, 0.0]
+    assert s.buckets.loc["cam", "no face"].tolist() == [0.0, 0.0] and s.buckets.loc["clip.mp4", "no face"].tolist() == [1.0]
     assert s.shares.to_dict() == {"happy": 0.5, "sad": 0.5}
+    assert s.sources.loc["clip.mp4", "kind"] == "video"
+
+
+def test_a_video_is_measured_in_its_own_time_not_processing_time(tmp_path):
+    """An 8 s clip processed in 2 s spans 8 s, and its stretches are in video seconds."""
+    log = tmp_path / "clip.csv"
+    rows = []
+    for i in range(80):  # 80 frames at 10 fps, logged within 2 s of processing
+        ts = (T0 + pd.Timedelta(seconds=i / 40)).isoformat(timespec="milliseconds")
+        label = "happy" if i < 60 else "sad"
+        rows.append([ts, "clip.mp4", i, i / 10, 1, 10, 10, 50, 50, label, 0.9, 0.9 if label == "happy" else 0.1, 0.1 if label == "happy" else 0.9])
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
+    s = summarise(read_logs([log]).rows)
+    assert abs((s.span[1] - s.span[0]).total_seconds() - 7.9) < 1e-6
+    assert abs(s.stretches.loc["happy", "seconds"] - 5.9) < 1e-6 and abs(s.stretches.loc["sad", "at_s"] - 6.0) < 1e-6
+    assert s.every == "1s" and len(s.buckets) == 8  # chosen from the span: not one "1 min" bar
+    assert s.sources.loc["clip.mp4", "kind"] == "video" and abs(s.sources.loc["clip.mp4", "seconds"] - 7.9) < 1e-6
+    text = format_summary(s, [])
+    assert "clip.mp4 at 6.0 s" in text and "clip.mp4 (video, 7.9 s, 80 frames)" in text
+
+
+def test_times_are_shown_in_the_logs_own_offset(tmp_path):
+    log = write_log(tmp_path / "a.csv", [(10, "happy")])  # written at +01:00
+    s = summarise(read_logs([log]).rows)
+    text = format_summary(s, [])
+    assert "span        2026-11-20 10:00:00 .. 2026-11-20 10:00:09 UTC+01:00" in text
+
+
+def test_since_without_offset_is_local_time_and_with_offset_is_exact(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    import time
+
+    time.tzset()
+    try:
+        assert parse_time("2026-11-20T10:00", "--since") == pd.Timestamp("2026-11-20T09:00:00Z")
+        assert parse_time("2026-07-20T10:00", "--since") == pd.Timestamp("2026-07-20T08:00:00Z")  # summer time
+        assert parse_time("2026-11-20T10:00+03:00", "--since") == pd.Timestamp("2026-11-20T07:00:00Z")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    log = write_log(tmp_path / "a.csv", [(60, "happy")])
+    proc = run_cli("monitor", "report", str(log), "--since", "2026-11-20T09:00", "--out", str(tmp_path / "r"), env={"TZ": "UTC"})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr  # 09:00 UTC = 10:00+01:00: every row
+
+
+def test_a_glued_row_after_a_crash_is_skipped_and_counted_not_fatal(tmp_path):
+    log = write_log(tmp_path / "a.csv", [(10, "happy")])
+    text = log.read_text()
+    cut = text[: text.rindex("happy") + 2]  # killed mid-row
+    glued = text.splitlines()[1]  # an old append glued the next row onto the cut one
+    log.write_text(cut + "0" + glued + "\n" + text.splitlines()[2] + "\n")
+    logs = read_logs([log])
+    assert len(logs.rows) == 100
+    assert any("malformed" in n for n in logs.notes)
+
+
+def test_report_on_a_binary_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "photo.csv"
+    bad.write_bytes(bytes(range(256)) * 10)
+    assert_one_line_error(run_cli("monitor", "report", str(bad)), "photo.csv", "not a mood log")
+
+
+def test_many_picture_sources_are_summarised(tmp_path):
+    log = tmp_path / "photos.csv"
+    rows = [
+        [(T0 + pd.Timedelta(minutes=i)).isoformat(timespec="milliseconds"), f"p{i:03d}.jpg", 0, 0.0, 1, 1, 1, 9, 9, "happy", 0.9, 0.9, 0.1]
+        for i in range(40)
+    ]
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
+    s = summarise(read_logs([log]).rows)
+    line = [x for x in format_summary(s, []).splitlines() if x.startswith("sources")][0]
+    assert line.startswith("sources     40 pictures: p000.jpg, p001.jpg") and "p039.jpg" not in line

@@ -6,12 +6,14 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 from monitor.errors import UserError, run_cli
+from monitor.paths import same_file
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the output
 
@@ -35,6 +37,7 @@ FACES_HELP = (
 
 
 def train_parser() -> argparse.ArgumentParser:
+    from monitor.faces import CropRule
     from train.options import FitOptions
 
     d = FitOptions()
@@ -58,7 +61,8 @@ def train_parser() -> argparse.ArgumentParser:
         metavar="NAME,NAME,...",
         help="use only these class folders (default: all); e.g. leave out a class with few pictures without moving files",
     )
-    p.add_argument("--out", type=Path, help="output folder (default: runs/<data folder>-<time>)")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/<data folder>-<time>); must be new or empty")
+    p.add_argument("--overwrite", action="store_true", help="train into a non-empty --out folder, replacing the model there")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs to train; early stopping may end sooner (default {d.epochs})")
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
     p.add_argument("--seed", type=int, default=d.seed, help="seed for the split, shuffling and weights (default 0)")
@@ -105,8 +109,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--margin",
         type=float,
-        default=0.15,
-        help="margin added around a detected face box on each side, as a fraction of its size (default 0.15)",
+        default=CropRule().margin,
+        help=f"margin added around a detected face box on each side, as a fraction of its size (default {CropRule().margin}, "
+        "chosen on real videos and photos: see the README)",
     )
     p.add_argument(
         "--val-fraction", type=float, default=0.15, help="share held out for validation when there is no val/ folder (default 0.15)"
@@ -168,14 +173,48 @@ def benchmark_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_writable(folder: Path) -> None:
+def check_writable(folder: Path, option: str = "--out") -> None:
+    """Create `folder` if needed and make sure files can be written in it; the message names `option`."""
+    from monitor.paths import ensure_folder
+
+    ensure_folder(folder, option)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as err:
-        raise UserError(f"{folder}: cannot write the output folder ({err.strerror}); choose another --out") from None
+        raise UserError(f"{folder}: cannot write there ({err.strerror}); choose another {option}") from None
+
+
+# What a training run writes into its --out folder.
+RUN_FILES = (
+    "model.keras",
+    "model.tflite",
+    "metadata.json",
+    "curves.png",
+    "confusion.png",
+    "reliability.png",
+    "bad_files.csv",
+    "history.csv",
+)
+
+
+def prepare_out(out: Path, overwrite: bool) -> list[str]:
+    """Refuse to train into a folder that holds anything unless --overwrite; then remove the earlier run's files.
+
+    Returns the names of other files left in place (say, a README), so the user is told.
+    """
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: is a file; --out must be a folder")
+    present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if present and not overwrite:
+        raise UserError(
+            f"{out}: folder is not empty ({', '.join(present[:5])}); pass another --out, or --overwrite to replace the model in it"
+        )
+    for name in present:
+        if name in RUN_FILES:
+            (out / name).unlink()
+    return [name for name in present if name not in RUN_FILES]
 
 
 def progress(desc: str):
@@ -186,7 +225,6 @@ def progress(desc: str):
 
 def run_train(argv: list[str]) -> int:
     args = train_parser().parse_args(argv)
-    from monitor.faces import CropRule
     from train import dataset
 
     if args.epochs < 1 or args.batch_size < 1:
@@ -197,13 +235,29 @@ def run_train(argv: list[str]) -> int:
         raise UserError(
             f"--widths: {len(args.widths)} blocks halve a {args.size}-pixel face to nothing; give at most {args.size.bit_length() - 1}"
         )
-    rule = CropRule(size=args.size, margin=args.margin)
     dirs, name = args.data_dir, dataset.data_name(args.data_dir)
     out = args.out or Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
+    if args.init_from and same_file(args.init_from, out):
+        raise UserError(f"--init-from {args.init_from}: is the --out folder itself; train into another folder")
+    created = not out.exists()
+    kept = prepare_out(out, args.overwrite)
     check_writable(out)
-    command = "python -m train " + shlex.join(argv)
+    try:
+        return train_into(args, out, kept, command="python -m train " + shlex.join(argv))
+    except BaseException:
+        if created:  # a failed or stopped run leaves no half-filled folder behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
+
+def train_into(args, out: Path, kept: list[str], command: str) -> int:
+    """The training run proper, into a checked, empty --out folder."""
+    from monitor.faces import CropRule
+    from train import dataset
+
+    rule = CropRule(size=args.size, margin=args.margin)
+    dirs, name = args.data_dir, dataset.data_name(args.data_dir)
     fractions = (args.val_fraction, args.test_fraction)
     scan = dataset.scan(dirs, args.faces, rule, args.seed, fractions, progress("checking pictures"), only_classes=args.classes)
     report_scan(scan)
@@ -284,6 +338,8 @@ def run_train(argv: list[str]) -> int:
     for split, m in metrics.items():
         print(f"\n{split}:\n{format_report(m)}")
     print(f"\nwrote {out}/: model.keras, model.tflite, metadata.json, curves.png, confusion.png, bad_files.csv, history.csv")
+    if kept:
+        print(f"note: {', '.join(kept)} in {out} are from before and were left as they were (training does not write them)")
     return 0
 
 
@@ -402,7 +458,7 @@ def run_evaluate(argv: list[str]) -> int:
 
     layout, _ = dataset.detect_layout(args.data_dir)
     if args.errors:
-        check_writable(args.errors.parent)
+        check_writable(args.errors.parent, "--errors path")
     classifier = load_classifier(args.model, prefer=".keras")
     split = "all"
     if layout == "split folders":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from monitor.errors import UserError
-from monitor.faces import Box, CropRule, HaarDetector
+from monitor.faces import Box, CropRule, PictureSearch
 from monitor.images import ImageError, read_gray
 
 SPLITS = ("train", "val", "test")
@@ -184,7 +184,7 @@ def scan(
                 raise UserError(f"{where}: empty class folder; add pictures or remove the folder")
         listed = {"all": [(p, i) for i, fs in by_class.items() for p in fs]} if only_split else split_files(by_class, fractions, seed)
 
-    detector = HaarDetector().detect if faces != "whole" else None
+    detector = PictureSearch().detect if faces != "whole" else None  # the same thorough search as photo mode
     result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout)
     for split, items in listed.items():
         for path, label in progress(items):

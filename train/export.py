@@ -33,7 +33,7 @@ def save_models(classifier, out_dir: Path) -> dict[str, str]:
 
 def build_metadata(classes: list[str], rule, faces: str, files: dict, command: str, data: dict, training: dict) -> dict:
     """Everything needed to use the model right and to know where it came from (metrics added later)."""
-    from monitor.faces import DetectorSettings
+    from monitor.faces import DetectorSettings, PictureSearch
 
     return {
         "format": 1,
@@ -42,6 +42,7 @@ def build_metadata(classes: list[str], rule, faces: str, files: dict, command: s
         "crop_rule": rule.to_dict(),
         "faces": faces,
         "detector": asdict(DetectorSettings()),
+        "picture_search": list(PictureSearch.STEPS),  # how --faces detect/auto found faces in larger pictures
         "files": files,
         "command": command,
         "data": data,

@@ -1,27 +1,11 @@
-"""The network: a compact VGG-style CNN with augmentation and scaling as Keras layers."""
+"""The network: a compact VGG-style CNN with scaling as its first layer; augmentation (train/augment.py) in front while training."""
 
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-
-def augmentation() -> keras.Sequential:
-    """Random changes a face may show at a camera: mirror, tilt, framing, lighting.
-
-    Only active while training; the saved inference model leaves it out.
-    """
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal"),
-            layers.RandomRotation(0.05, fill_mode="nearest"),
-            layers.RandomZoom(0.12, fill_mode="nearest"),
-            layers.RandomTranslation(0.08, 0.08, fill_mode="nearest"),
-            layers.RandomContrast(0.3),
-            layers.RandomBrightness(0.2, value_range=(0, 255)),
-        ],
-        name="augmentation",
-    )
+from train.augment import augmentation
 
 
 def conv_block(x, filters: int, dropout: float):
