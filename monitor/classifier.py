@@ -73,6 +73,8 @@ def resolve(path: str | Path | None, prefer: str = ".tflite") -> Path:
         raise UserError(f"{path}: no model.tflite or model.keras in this folder; train one with `python -m train DATA_DIR --out {path}`")
     if not path.is_file():
         raise UserError(f"{path}: model file not found; pass --model with a .tflite/.keras file or a folder from `python -m train`")
+    if path.suffix not in (".tflite", ".keras"):
+        raise UserError(f"{path}: not a model file (.tflite or .keras); pass --model with a model file or a folder from `python -m train`")
     return path
 
 

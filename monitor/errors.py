@@ -9,7 +9,14 @@ class UserError(Exception):
 
 
 def run_cli(command: Callable[[], int]) -> int:
-    """Run a command-line entry point: a UserError becomes one `error:` line and exit code 2, Ctrl-C 130."""
+    """Run a command-line entry point: a UserError becomes one `error:` line and exit code 2, Ctrl-C 130.
+
+    File names that are not valid UTF-8 (Linux allows them) are printed as their own bytes
+    instead of crashing the print.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         return command()
     except UserError as err:

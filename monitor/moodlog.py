@@ -81,7 +81,7 @@ class MoodLog:
             raise UserError(f"{self.path}: is a folder; pass a file name for --log (e.g. {self.path / 'mood.csv'})")
         if existing:
             try:
-                with self.path.open(newline="", encoding="utf-8") as f:
+                with self.path.open(newline="", encoding="utf-8", errors="surrogateescape") as f:
                     header = next(csv.reader(f), [])
             except (UnicodeDecodeError, csv.Error):
                 header = ["(not a text CSV)"]
@@ -90,7 +90,7 @@ class MoodLog:
                     f"{self.path}: existing log has other columns ({', '.join(header[:14])}); "
                     "it was left untouched: pass another --log to start a new one"
                 )
-        ensure_folder(self.path.parent, "--log")
+        ensure_folder(self.path.parent, "--log", self.path)
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as err:
@@ -117,7 +117,7 @@ class MoodLog:
 
     def _write(self, text: str) -> None:
         """Append whole lines: if the disk fills mid-write, the part written is taken back and the error is one line."""
-        data = text.encode()
+        data = text.encode("utf-8", "surrogateescape")  # a file name that is not UTF-8 is logged as its own bytes
         start = os.fstat(self._fd).st_size
         try:
             while data:  # one write normally; loop only if the OS takes part of it

@@ -64,17 +64,18 @@ def check_output_file(path: Path, inputs: list[Path] = (), what: str = "--output
             raise UserError(f"{path}: is the input {source} itself; pass another {what} so the input is never overwritten")
     if path.is_dir():
         raise UserError(f"{path}: is a folder; pass a file name for {what} (e.g. {path / 'annotated.mp4'})")
-    ensure_folder(path.parent, what)
+    ensure_folder(path.parent, what, path)
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError(f"{path}: not writable; pass a writable {what} path")
 
 
-def ensure_folder(folder: Path, what: str) -> None:
-    """Create `folder` (and its parents), or say in one line why it cannot be."""
+def ensure_folder(folder: Path, what: str, target: Path | None = None) -> None:
+    """Create `folder` (and its parents) for `target` (a file in it), or say in one line why it cannot be."""
+    name = target or folder
     for parent in [folder, *folder.parents]:
         if parent.exists() and not parent.is_dir():
-            raise UserError(f"{folder}: {parent} is a file, not a folder; pass another {what}")
+            raise UserError(f"{name}: {parent} is a file, not a folder; pass another {what}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UserError(f"{folder}: cannot create this folder ({err.strerror}); pass a writable {what}") from None
+        raise UserError(f"{name}: cannot create the folder {folder} ({err.strerror}); pass a writable {what}") from None

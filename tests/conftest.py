@@ -48,6 +48,7 @@ def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subpro
         cwd=ROOT,
         capture_output=True,
         text=True,
+        errors="surrogateescape",  # file names that are not UTF-8 come back as they were printed
         timeout=timeout,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
     )

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def read_log(path):
-    return pd.read_csv(path)
+    return pd.read_csv(path, encoding_errors="surrogateescape")
 
 
 def test_batch_video_log_and_output(tmp_path, videos_dir):
@@ -135,8 +135,8 @@ def test_ctrl_c_and_sigterm_stop_cleanly_with_every_row(tmp_path, videos_dir, si
     sent = time.time()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err and "stopped" in err
+    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[sig], err  # as shells expect of a stopped program
+    assert "Traceback" not in err and "stopped" in err and "error:" not in err
     df = read_log(log)
     assert sent - last_timestamp(df) < 0.5  # nothing buffered was lost
 
@@ -182,7 +182,11 @@ def test_truncated_video_keeps_log_and_says_so(tmp_path, videos_dir):
         (["--model", "/no/such/model"], "not found"),
         (["--log", "/proc/nope/log.csv"], "log.csv"),
         (["--output", "/proc/nope/out.mp4"], "out.mp4"),
-        (["--stride", "0"], "--stride"),
+        (["--stride", "0"], "--stride 0: must be at least 1"),
+        (["--smooth", "0"], "--smooth 0: must be at least 1"),
+        (["--max-frames", "0"], "--max-frames 0: must be at least 1"),
+        (["--output", "out.txt"], "not a video file name"),
+        (["--model", "../shared/videos/single_face.mp4"], "single_face.mp4"),
     ],
 )
 def test_bad_input_one_line_error(tmp_path, videos_dir, args, needle):
@@ -217,3 +221,50 @@ def test_log_with_other_columns_is_left_untouched(tmp_path, videos_dir):
     proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--no-display", "--log", str(log))
     assert_one_line_error(proc, "old.csv", "other columns")
     assert log.read_text() == "a,b,c\n1,2,3\n"
+
+
+def test_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, videos_dir):
+    """Same file by the same name, another spelling, a symbolic link or a hard link: never written."""
+    video = tmp_path / "a.mp4"
+    shutil.copy(videos_dir / "single_face.mp4", video)
+    before = video.read_bytes()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.mp4").symlink_to(video)
+    os.link(video, tmp_path / "hard.mp4")
+    for output in (video, tmp_path / "sub" / ".." / "a.mp4", tmp_path / "link.mp4", tmp_path / "hard.mp4"):
+        log = tmp_path / "l.csv"
+        proc = run_cli("monitor", "--source", str(video), "--output", str(output), "--no-display", "--log", str(log))
+        assert_one_line_error(proc, "is the input", "--output")
+        assert video.read_bytes() == before
+        assert not log.exists()  # checked before anything was created
+
+
+def test_names_that_are_not_utf8_work_instead_of_crashing(tmp_path, videos_dir):
+    """OpenCV segfaults on such names (exit 139); the monitor reads and writes them through links."""
+    folder = os.fsencode(tmp_path)
+    src, out = os.fsdecode(folder + b"/caf\xe9.mp4"), os.fsdecode(folder + b"/s\xf6rtie.mp4")
+    shutil.copy(videos_dir / "single_face.mp4", src)
+    log = tmp_path / "log.csv"
+    proc = run_cli("monitor", "--source", src, "--output", out, "--no-display", "--log", str(log), "--max-frames", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_log(log)) >= 10 and os.path.getsize(out) > 1000
+
+
+def test_empty_folder_and_folder_of_videos_are_errors_not_success(tmp_path, videos_dir):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_cli("monitor", "--source", str(empty), "--no-display", "--log", str(tmp_path / "l.csv"))
+    assert_one_line_error(proc, "empty folder")
+    vids = tmp_path / "videos"
+    vids.mkdir()
+    shutil.copy(videos_dir / "single_face.mp4", vids / "a.mp4")
+    proc = run_cli("monitor", "--source", str(vids), "--no-display", "--log", str(tmp_path / "l2.csv"))
+    assert_one_line_error(proc, "no picture", "1 .mp4")
+
+
+def test_min_face_larger_than_the_frame_warns(tmp_path, videos_dir):
+    proc = run_cli(
+        "monitor", "--source", str(videos_dir / "single_face.mp4"), "--no-display", "--log", str(tmp_path / "l.csv"),
+        "--min-face", "400", "--max-frames", "3",
+    )  # fmt: skip
+    assert proc.returncode == 0 and "warning: --min-face 400 is larger than the frame (640x360)" in proc.stderr

@@ -110,3 +110,59 @@ def test_single_non_picture_is_an_error(tmp_path):
     bad.write_text("not a picture")
     proc = run_cli("monitor", "--source", str(bad), "--no-display", "--log", str(tmp_path / "l.csv"))
     assert_one_line_error(proc, "x.png")
+
+
+def test_photo_output_mistakes_are_one_line_errors(tmp_path, videos_dir):
+    picture = tmp_path / "face.jpg"
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    cv2.imwrite(str(picture), cap.read()[1])
+    cap.release()
+    base = ["--source", str(picture), "--no-display", "--log", str(tmp_path / "l.csv")]
+    assert_one_line_error(run_cli("monitor", *base, "--output", str(tmp_path / "labelled")), "not a picture file name")
+    assert_one_line_error(run_cli("monitor", *base, "--output", "/proc/nope/x.jpg"), "x.jpg")
+    assert_one_line_error(run_cli("monitor", *base, "--output", str(picture)), "is the input")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    proc = run_cli("monitor", *base, "--output", str(folder))  # an existing folder: the copy goes inside, same name
+    assert proc.returncode == 0, proc.stderr
+    assert cv2.imread(str(folder / "face.jpg")) is not None
+    (tmp_path / "pics").mkdir()
+    shutil.copy(picture, tmp_path / "pics" / "a.jpg")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    proc = run_cli("monitor", "--source", str(tmp_path / "pics"), "--output", str(blocker), "--no-display", "--log", str(tmp_path / "l.csv"))
+    assert_one_line_error(proc, "file.txt", "must be a folder")
+
+
+def test_picture_names_that_are_not_utf8(tmp_path, videos_dir):
+    import os
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    name = os.fsdecode(os.fsencode(pics) + b"/ph\xf6to.jpg")
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    ok, data = cv2.imencode(".jpg", cap.read()[1])
+    cap.release()
+    with open(name, "wb") as f:
+        f.write(data.tobytes())
+    out = tmp_path / "out"
+    proc = run_cli("monitor", "--source", str(pics), "--output", str(out), "--no-display", "--log", str(tmp_path / "l.csv"))
+    assert proc.returncode == 0, proc.stderr
+    written = os.listdir(os.fsencode(out))
+    assert written == [b"ph\xf6to.jpg"] and ": face 1" in proc.stdout
+
+
+def test_tight_face_crop_is_found_by_the_thorough_search(videos_dir):
+    """A photo cropped tight around the face (as in muxspace-photos): one Haar pass misses it, the search does not."""
+    from monitor.faces import DetectorSettings, HaarDetector, PictureSearch
+
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    gray = cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2GRAY)
+    cap.release()
+    (box,) = HaarDetector().detect(gray)
+    tight = gray[box.y : box.y + box.h - box.h // 16, box.x + box.w // 8 : box.x + box.w - box.w // 8]  # the box, cut further
+    assert HaarDetector(DetectorSettings(min_face=24)).detect(tight) == []
+    search = PictureSearch()
+    (found,) = search.detect(tight)
+    assert search.last_step == "padded" and found.w > tight.shape[1] and found.x < 0  # the face reaches past the picture
+    assert search.detect(np.full((200, 200), 128, np.uint8)) == [] and search.last_step is None

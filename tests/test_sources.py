@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import time
 
 import numpy as np
@@ -76,3 +79,34 @@ def test_not_a_video(tmp_path):
     p.write_text("hello")
     with pytest.raises(UserError, match="not a video"):
         open_source(str(p))
+
+
+def test_a_silent_stream_gives_up_after_the_documented_timeout():
+    """A server that accepts the connection and then says nothing: 'connecting...', then a one-line error within ~5 s."""
+    import socket
+    import threading
+
+    from monitor.sources import STREAM_TIMEOUT_S
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    said = []
+    start = time.monotonic()
+    with pytest.raises(UserError, match=r"cannot open stream .*gave up after 5 s"):
+        open_source(f"http://127.0.0.1:{server.getsockname()[1]}/live", say=said.append)
+    took = time.monotonic() - start
+    server.close()
+    assert said and said[0].startswith("connecting to http://127.0.0.1")
+    assert STREAM_TIMEOUT_S - 1 < took < STREAM_TIMEOUT_S + 6  # was 30-35 s before the timeouts were set
+
+
+def test_a_video_with_a_name_that_is_not_utf8_opens(tmp_path, videos_dir):
+    """OpenCV crashes (SIGSEGV) on such names; the source goes through an ASCII link instead."""
+    odd = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.mp4")
+    shutil.copy(videos_dir / "single_face.mp4", odd)
+    source = open_source(odd)
+    assert sum(1 for _ in frames(source)) == 72
+    source.release()

@@ -44,7 +44,7 @@ def test_training_writes_every_output(trained):
         assert (out / name).stat().st_size > 0, name
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["classes"] == ["happy", "sad"]
-    assert meta["crop_rule"] == {"size": 48, "margin": 0.15}
+    assert meta["crop_rule"] == {"size": 48, "margin": 0.0}
     assert meta["command"].startswith("python -m train ") and "--seed 3" in meta["command"]
     assert meta["data"]["counts"]["train"] == {"happy": 120, "sad": 120 + sum(dodgy.values())}
     assert meta["data"]["counts"]["val"] == {"happy": 40, "sad": 40}
@@ -240,3 +240,32 @@ def test_init_from_another_model(trained, tmp_path):
     (broken / "model.keras").write_bytes(b"PK\x03\x04 broken")
     bad = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m2"), "--init-from", str(broken), timeout=600)
     assert_one_line_error(bad, "model.keras", "cannot load")
+
+
+def test_out_folder_is_never_silently_replaced(trained, tmp_path, fer_dir):
+    """A non-empty --out is refused (the model there is kept); --overwrite replaces the run's files and says what it kept."""
+    root, out, _, _ = trained
+    before = (out / "model.keras").read_bytes()
+    data = str(root / "data")
+    proc = run_cli("train", data, "--out", str(out), "--epochs", "1")
+    assert_one_line_error(proc, str(out), "not empty", "--overwrite")
+    assert (out / "model.keras").read_bytes() == before
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    (again / "README.md").write_text("notes")
+    tiny = slice_of(fer_dir / "val", tmp_path / "tiny", 12)
+    proc = run_cli("train", str(tiny), "--out", str(again), "--epochs", "1", "--overwrite", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((again / "metadata.json").read_text())
+    assert meta["data"]["dir"] == str(tiny) and "--overwrite" in meta["command"]
+    assert "README.md" in proc.stdout and (again / "README.md").read_text() == "notes"
+
+
+def test_a_failed_run_leaves_no_output_folder(tmp_path):
+    for name in ("happy", "sad"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        (tmp_path / "data" / name / "x.jpg").write_text("not a picture")
+    out = tmp_path / "run"
+    proc = run_cli("train", str(tmp_path / "data"), "--out", str(out))
+    assert_one_line_error(proc, "no usable picture")
+    assert not out.exists()

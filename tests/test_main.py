@@ -1,0 +1,93 @@
+"""Pieces of the command line that need no video: option checks, the window's ways to quit, the output video's timing."""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+import pytest
+
+import monitor.__main__ as cli
+from monitor.errors import UserError
+
+
+def args(**overrides) -> argparse.Namespace:
+    return cli.parser().parse_args([]) if not overrides else argparse.Namespace(**{**vars(cli.parser().parse_args([])), **overrides})
+
+
+@pytest.mark.parametrize("option, value", [("smooth", 0), ("stride", -1), ("detect_every", 0), ("max_frames", 0), ("min_face", 10)])
+def test_each_bad_option_is_named(option, value):
+    with pytest.raises(UserError, match=f"--{option.replace('_', '-')} {value}: must be at least"):
+        cli.check_options(args(**{option: value}))
+
+
+def test_good_options_pass():
+    cli.check_options(args(max_frames=5, min_face=24))
+
+
+class FakeHighGui:
+    """cv2's window functions for a window the user closes with its button after `frames_open` frames."""
+
+    def __init__(self, frames_open: int, raise_when_closed: bool):
+        self.shown, self.frames_open, self.raise_when_closed = 0, frames_open, raise_when_closed
+
+    def imshow(self, title, image):
+        self.shown += 1
+
+    def waitKey(self, ms):  # noqa: N802 (OpenCV's name)
+        return -1
+
+    def getWindowProperty(self, title, prop):  # noqa: N802
+        if self.shown > self.frames_open:
+            if self.raise_when_closed:
+                raise cv2.error("NULL window")
+            return -1.0
+        return 1.0
+
+
+@pytest.mark.parametrize("raise_when_closed", [False, True])
+def test_closing_the_window_quits_like_q(monkeypatch, raise_when_closed):
+    gui = FakeHighGui(frames_open=3, raise_when_closed=raise_when_closed)
+    for name in ("imshow", "waitKey", "getWindowProperty"):
+        monkeypatch.setattr(cv2, name, getattr(gui, name))
+    window = cli.Window()
+    image = np.zeros((4, 4, 3), np.uint8)
+    assert [window.show(image) for _ in range(3)] == [True, True, True]
+    assert window.show(image) is False  # closed: a quit, not "cannot open a window here"
+
+
+def test_q_quits_and_a_missing_gui_is_a_user_error(monkeypatch):
+    monkeypatch.setattr(cv2, "imshow", lambda *a: None)
+    monkeypatch.setattr(cv2, "waitKey", lambda ms: ord("q"))
+    monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
+    assert cli.Window().show(np.zeros((4, 4, 3), np.uint8)) is False
+
+    def no_gui(*a):
+        raise cv2.error("The function is not implemented")
+
+    monkeypatch.setattr(cv2, "imshow", no_gui)
+    with pytest.raises(UserError, match="cannot open a window here"):
+        cli.Window().show(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_output_video_lasts_as_long_as_the_live_session(tmp_path):
+    """Frames dropped by a live source are filled with the last annotated frame: 2 s of stream = 2 s of video."""
+    path = tmp_path / "out.mp4"
+    sink = cli.VideoSink(path, fps=10.0)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for t in (0.0, 0.1, 0.5, 1.25, 1.9):  # frames arrived irregularly, most dropped
+        sink.write(image, stream_time_s=t)
+    sink.close()
+    cap = cv2.VideoCapture(str(path))
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    assert count == sink.written == 20  # 1.9 s at 10 fps, frames 0..19
+
+
+def test_batch_output_writes_each_frame_once(tmp_path):
+    sink = cli.VideoSink(tmp_path / "out.avi", fps=10.0)
+    for _ in range(7):
+        sink.write(np.zeros((48, 64, 3), np.uint8))
+    sink.close()
+    assert sink.written == 7
