@@ -132,7 +132,9 @@ def media_time(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 def _read_tolerant(path: Path) -> pd.DataFrame:
     """The needed columns as text, numbers coerced: a damaged value becomes missing instead of failing the file."""
-    df = pd.read_csv(path, usecols=list(NEEDED), dtype="string", on_bad_lines="skip", engine="c", encoding="utf-8", encoding_errors="replace")
+    df = pd.read_csv(
+        path, usecols=list(NEEDED), dtype="string", on_bad_lines="skip", engine="c", encoding="utf-8", encoding_errors="replace"
+    )
     for col, dtype in NEEDED.items():
         if dtype.startswith("float"):
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(dtype)
@@ -273,7 +275,9 @@ def per_source(rows: pd.DataFrame) -> pd.DataFrame:
     g = rows.groupby("source", observed=True, sort=False)
     out = pd.DataFrame({"start": g["t"].min(), "seconds": (g["t"].max() - g["t"].min()).dt.total_seconds(), "frames": g["frame"].nunique()})
     kinds = source_kinds(out.index)
-    out.insert(0, "kind", [("picture" if n == 1 else "video") if kinds[str(s)] == "file" else kinds[str(s)] for s, n in out["frames"].items()])
+    out.insert(
+        0, "kind", [("picture" if n == 1 else "video") if kinds[str(s)] == "file" else kinds[str(s)] for s, n in out["frames"].items()]
+    )
     out.index = out.index.astype(str)
     return out.sort_values("start")
 
@@ -336,7 +340,12 @@ def mood_buckets(frames: pd.DataFrame, faces: pd.DataFrame, labels: list[str], e
     weights = 1.0 / faces.groupby(FRAME_KEY, observed=True)["label"].transform("size")
     counts = (
         pd.DataFrame(
-            {"source": faces["source"].astype(str), "start": bucket_starts(faces, every), "label": faces["label"].astype("string"), "w": weights}
+            {
+                "source": faces["source"].astype(str),
+                "start": bucket_starts(faces, every),
+                "label": faces["label"].astype("string"),
+                "w": weights,
+            }
         )
         .groupby(["source", "start", "label"])["w"]
         .sum()

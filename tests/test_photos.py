@@ -130,7 +130,9 @@ def test_photo_output_mistakes_are_one_line_errors(tmp_path, videos_dir):
     shutil.copy(picture, tmp_path / "pics" / "a.jpg")
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    proc = run_cli("monitor", "--source", str(tmp_path / "pics"), "--output", str(blocker), "--no-display", "--log", str(tmp_path / "l.csv"))
+    proc = run_cli(
+        "monitor", "--source", str(tmp_path / "pics"), "--output", str(blocker), "--no-display", "--log", str(tmp_path / "l.csv")
+    )
     assert_one_line_error(proc, "file.txt", "must be a folder")
 
 

@@ -157,7 +157,9 @@ def test_a_video_is_measured_in_its_own_time_not_processing_time(tmp_path):
     for i in range(80):  # 80 frames at 10 fps, logged within 2 s of processing
         ts = (T0 + pd.Timedelta(seconds=i / 40)).isoformat(timespec="milliseconds")
         label = "happy" if i < 60 else "sad"
-        rows.append([ts, "clip.mp4", i, i / 10, 1, 10, 10, 50, 50, label, 0.9, 0.9 if label == "happy" else 0.1, 0.1 if label == "happy" else 0.9])
+        rows.append(
+            [ts, "clip.mp4", i, i / 10, 1, 10, 10, 50, 50, label, 0.9, 0.9 if label == "happy" else 0.1, 0.1 if label == "happy" else 0.9]
+        )
     pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
     s = summarise(read_logs([log]).rows)
     assert abs((s.span[1] - s.span[0]).total_seconds() - 7.9) < 1e-6
