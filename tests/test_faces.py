@@ -83,3 +83,17 @@ def test_detect_near_refinds_a_moved_face_cheaply(videos_dir):
     (again,) = det.detect_near(shifted, [box])
     assert abs(again.x - (box.x + 25)) < 15 and abs(again.w - box.w) < 0.3 * box.w
     assert det.detect_near(np.full_like(gray, 128), [box]) == []  # face gone: not invented
+
+
+def test_refind_frames_a_face_like_a_full_scan(videos_dir):
+    """Same image scale, scale factor and window ladder: a re-found box is the full scan's box within its own jitter."""
+    det = HaarDetector()
+    cap = cv2.VideoCapture(str(videos_dir / "sad_seated_far.mp4"))
+    diffs = []
+    for _ in range(40):
+        gray = cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2GRAY)
+        (full,) = det.detect(gray)
+        (near,) = det.detect_near(gray, [full])
+        diffs.append(abs(near.w - full.w) / full.w + abs(near.x - full.x) / full.w)
+    cap.release()
+    assert np.mean(diffs) < 0.03 and max(diffs) < 0.06

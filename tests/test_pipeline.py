@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from monitor.faces import Box, CropRule
@@ -57,3 +58,61 @@ def test_no_face_frame():
     clf = FakeClassifier()
     r = Pipeline(lambda g: [], clf, Tracker()).analyze(frame(0))
     assert r.faces == () and clf.batches == [0]
+
+
+def test_a_face_the_refind_loses_is_found_by_a_full_scan_at_once():
+    calls = []
+
+    def full(gray):
+        calls.append("full")
+        return [Box(10, 10, 40, 40)]
+
+    def near(gray, previous):
+        calls.append("near")
+        return []  # the cheap re-find misses the face
+
+    pipe = Pipeline(full, FakeClassifier(), Tracker(), near, detect_every=4)
+    results = [pipe.analyze(frame(i)) for i in range(3)]
+    assert calls == ["full", "near", "full", "near", "full"]
+    assert all(len(r.faces) == 1 for r in results) and pipe.rescans == 2  # never a no-face row for a visible face
+
+
+def test_with_no_known_face_every_frame_is_a_full_scan():
+    calls = []
+    pipe = Pipeline(lambda g: calls.append("full") or [], FakeClassifier(), Tracker(), lambda g, p: calls.append("near") or [], 4)
+    for i in range(3):
+        pipe.analyze(frame(i))
+    assert calls == ["full"] * 3  # a face entering an empty scene is found on its first frame
+
+
+class RecordingClassifier(FakeClassifier):
+    """Remembers the crops it was given, with a crop rule of its own (as read from a model's metadata)."""
+
+    crop_rule = CropRule(size=32, margin=0.3)
+
+    def probabilities(self, crops):
+        self.crops = crops
+        return super().probabilities(crops)
+
+
+def test_the_pipeline_crops_with_the_models_own_rule():
+    clf = RecordingClassifier()
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    box = Box(40, 30, 50, 50)
+    Pipeline(lambda g: [box], clf, Tracker()).analyze(Frame(image, 0, 0.0, 0.0))
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    assert clf.crops.shape == (1, 32, 32)
+    np.testing.assert_array_equal(clf.crops[0], CropRule(size=32, margin=0.3).crop(gray, box))
+
+
+def test_evaluation_crops_with_the_models_own_rule(tmp_path):
+    from train.dataset import Sample, Scan
+    from train.evaluate import predict_split
+
+    image = np.random.default_rng(1).integers(0, 255, (120, 160), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    box = Box(40, 30, 50, 50)
+    scan = Scan(classes=["happy", "sad"], splits={"val": [Sample(str(tmp_path / "a.png"), 0, box)]})
+    clf = RecordingClassifier()
+    predict_split(clf, scan, "val")
+    np.testing.assert_array_equal(clf.crops[0], CropRule(size=32, margin=0.3).crop(image, box))
