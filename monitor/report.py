@@ -180,6 +180,9 @@ def read_logs(paths: list[Path]) -> Logs:
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     for col in ("source", "label", "log"):
         rows[col] = rows[col].astype("category")
+    order = list(dict.fromkeys(c for classes in class_sets.values() for c in classes))  # the models' class order
+    present = list(rows["label"].cat.categories)
+    rows["label"] = rows["label"].cat.set_categories([c for c in order if c in present] + [c for c in present if c not in order])
     if not rows["t"].is_monotonic_increasing:  # several logs, or clock changes
         rows = rows.sort_values("t", kind="stable", ignore_index=True)
     rows.attrs["offset"] = offset

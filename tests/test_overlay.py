@@ -35,3 +35,41 @@ def test_no_faces_only_status():
     img = np.zeros((240, 320, 3), np.uint8)
     draw(img, FrameResult(Frame(img, 0, 0.0, 0.0), ()))
     assert img[:40, :120].any() and not img[60:, :].any()
+
+
+def test_labels_of_a_crowd_do_not_cover_each_other(monkeypatch):
+    """A group photo: ten small faces side by side in two rows; every label gets its own spot."""
+    import monitor.overlay as overlay
+
+    drawn = []
+    real = overlay.put_label
+    monkeypatch.setattr(overlay, "put_label", lambda *a: drawn.append(real(*a)) or drawn[-1])
+    img = np.zeros((600, 800, 3), np.uint8)
+    classes = ("happy", "neutral", "sad")
+    faces = tuple(
+        Face(
+            Box(60 + 60 * (i % 5), 200 + 70 * (i // 5), 50, 50),
+            i + 1,
+            Prediction((0.5, 0.3, 0.2), classes),
+            Prediction((0.5, 0.3, 0.2), classes),
+        )
+        for i in range(10)
+    )
+    draw(img, FrameResult(Frame(img, 0, 0.0, 0.0), faces))
+    labels = drawn[:-1]  # the last one is the status line
+    assert len(labels) == 10
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+
+
+def test_three_classes_and_any_class_name_get_distinct_colours():
+    from monitor.overlay import class_colour
+
+    classes = ("happy", "neutral", "sad", "bored")
+    colours = [class_colour(c, classes) for c in classes]
+    assert len(set(colours)) == 4 and colours[1] == NAMED_COLOURS["neutral"]
+    img = np.zeros((240, 320, 3), np.uint8)
+    face = Face(Box(100, 100, 80, 80), 1, Prediction((0.1, 0.1, 0.1, 0.7), classes), Prediction((0.1, 0.1, 0.1, 0.7), classes))
+    draw(img, FrameResult(Frame(img, 0, 0.0, 0.0), (face,)))
+    assert (img[140, 100] == np.array(colours[3])).all()  # the box in bored's colour

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -221,3 +222,30 @@ def test_many_picture_sources_are_summarised(tmp_path):
     s = summarise(read_logs([log]).rows)
     line = [x for x in format_summary(s, []).splitlines() if x.startswith("sources")][0]
     assert line.startswith("sources     40 pictures: p000.jpg, p001.jpg") and "p039.jpg" not in line
+
+
+def test_three_classes_and_an_arbitrary_class_name_end_to_end(tmp_path):
+    """The log's columns follow the model's classes; the report summarises and draws every one of them."""
+    from monitor.classifier import Prediction
+    from monitor.faces import Box
+    from monitor.moodlog import MoodLog, rows_for
+    from monitor.pipeline import Face, FrameResult
+    from monitor.sources import Frame
+
+    classes = ("happy", "neutral", "sad", "bored")
+    log = tmp_path / "three.csv"
+    with MoodLog(log, classes) as writer:
+        for i in range(40):
+            p = [0.05, 0.05, 0.05, 0.05]
+            p[[1, 1, 0, 3][i // 10]] = 0.85
+            face = Face(Box(1, 1, 9, 9), 1, Prediction(tuple(p), classes), Prediction(tuple(p), classes))
+            writer.add(rows_for(FrameResult(Frame(np.zeros((2, 2, 3), np.uint8), i, i / 10, 1_790_000_000 + i / 10), (face,)), "0", 4))
+    header = log.read_text().splitlines()[0]
+    assert header.endswith("p_happy,p_neutral,p_sad,p_bored")
+    s = summarise(read_logs([log]).rows)
+    assert s.shares.round(3).to_dict() == {"happy": 0.25, "neutral": 0.5, "bored": 0.25}
+    assert abs(s.stretches.loc["neutral", "seconds"] - 1.9) < 1e-6
+    proc = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    assert "face time   happy 25.0 %, neutral 50.0 %, bored 25.0 %" in proc.stdout
+    assert (tmp_path / "r" / "timeline.png").stat().st_size > 5000

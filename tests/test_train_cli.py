@@ -119,7 +119,9 @@ def test_train_bad_inputs(tmp_path):
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(tmp_path / "o")), "no usable picture")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "cannot write the output folder")
+    assert_one_line_error(
+        run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "is a file, not a folder; pass another --out"
+    )
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--mixup", "-1"), "--mixup -1", "positive")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--widths", "8,8,8,8,8,8"), "--widths", "at most 5")
     (tmp_path / "split" / "train" / "happy").mkdir(parents=True)
@@ -269,3 +271,56 @@ def test_a_failed_run_leaves_no_output_folder(tmp_path):
     proc = run_cli("train", str(tmp_path / "data"), "--out", str(out))
     assert_one_line_error(proc, "no usable picture")
     assert not out.exists()
+
+
+def test_training_calibrates_and_both_backends_apply_the_temperature(trained, fer_dir):
+    from monitor.classifier import load_classifier
+    from monitor.images import read_gray
+    from train.calibrate import scaled
+    from train.model import base_network
+
+    _, out, proc, _ = trained
+    meta = json.loads((out / "metadata.json").read_text())
+    c = meta["calibration"]
+    assert c["method"] == "temperature" and c["temperature"] > 0 and c["fitted_on"] == 80 and c["bins"] == 15
+    assert c["nll_after"] <= c["nll_before"] + 1e-9  # fitted to minimise it
+    assert (out / "reliability.png").stat().st_size > 5000 and "ECE on val" in proc.stdout
+    faces = np.stack([read_gray(p) for p in sorted((fer_dir / "val" / "sad").iterdir())[:40]]).astype("float32")[..., None]
+    base = base_network(load_keras_model(out / "model.keras"))
+    expected = scaled(base(faces, training=False).numpy(), c["temperature"])
+    for backend in ("model.keras", "model.tflite"):
+        got = load_classifier(out / backend).probabilities(faces[..., 0].astype(np.uint8))
+        np.testing.assert_allclose(got, expected, atol=2e-4)
+
+
+def load_keras_model(path):
+    import keras
+
+    return keras.saving.load_model(path, compile=False)
+
+
+def test_three_classes_train_and_are_judged_on_two_class_pictures(tmp_path, fer_dir):
+    """happy / neutral / sad from FER's two folders; `evaluate` on happy/sad pictures also judges it among happy and sad."""
+    other = fer_dir.parent / "fer2013-other"
+    data = tmp_path / "data"
+    for split, n in (("train", 30), ("val", 10)):
+        for src, name in ((fer_dir, "happy"), (fer_dir, "sad"), (other, "neutral")):
+            dst = data / split / name
+            dst.mkdir(parents=True)
+            for f in sorted((src / split / name).iterdir())[:n]:
+                (dst / f.name).symlink_to(f)
+    out = tmp_path / "m"
+    proc = run_cli("train", str(data), "--out", str(out), "--epochs", "1", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "metadata.json").read_text())["classes"] == ["happy", "neutral", "sad"]
+    two = tmp_path / "two"
+    slice_of(fer_dir / "val", two, 10)
+    ev = run_cli("train", "evaluate", str(two), "--model", str(out), "--json")
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    m = json.loads(ev.stdout)
+    assert m["confusion"]["labels"] == ["happy", "neutral", "sad"] and m["per_class"]["neutral"]["support"] == 0
+    r = m["restricted"]
+    assert r["classes"] == ["happy", "sad"] and r["images"] == 20 and np.array(r["confusion"]["matrix"]).shape == (2, 2)
+    assert r["accuracy"] >= m["accuracy"]  # "neutral" is never an answer among happy and sad
+    table = run_cli("train", "evaluate", str(two), "--model", str(out))
+    assert "among happy and sad only" in table.stdout

@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 USAGE_EPILOG = """\
 other commands:
   python -m train evaluate DATA_DIR [--model PATH] [--faces MODE] [--json]
-  python -m train export RUN_DIR --flip-average
+  python -m train export RUN_DIR [--flip-average] [--calibrate]
   python -m train benchmark [--model PATH]
 
 DATA_DIR layouts:
@@ -163,6 +163,7 @@ def export_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", type=Path, help="output folder of a `python -m train` run (updated in place)")
     p.add_argument("--flip-average", action="store_true", help="average each face's probabilities with its mirror image's")
+    p.add_argument("--calibrate", action="store_true", help="fit a temperature on val so confidence is a probability (new runs have one)")
     return p
 
 
@@ -337,7 +338,12 @@ def train_into(args, out: Path, kept: list[str], command: str) -> int:
     )
     for split, m in metrics.items():
         print(f"\n{split}:\n{format_report(m)}")
-    print(f"\nwrote {out}/: model.keras, model.tflite, metadata.json, curves.png, confusion.png, bad_files.csv, history.csv")
+    if "calibration" in meta:
+        c = meta["calibration"]
+        print(f"\ncalibration: temperature {c['temperature']}, ECE on val {c['ece_before']:.4f} -> {c['ece_after']:.4f} (reliability.png)")
+    print(
+        f"\nwrote {out}/: model.keras, model.tflite, metadata.json, curves.png, confusion.png, reliability.png, bad_files.csv, history.csv"
+    )
     if kept:
         print(f"note: {', '.join(kept)} in {out} are from before and were left as they were (training does not write them)")
     return 0
@@ -346,9 +352,10 @@ def train_into(args, out: Path, kept: list[str], command: str) -> int:
 def load_source(folder: Path) -> tuple[Path, object]:
     """The .keras file and model of the run that --init-from names."""
     from monitor.classifier import resolve
+    from train.model import base_network
 
     path = resolve(folder, prefer=".keras").with_suffix(".keras")
-    return path, load_keras(path, "retrain it or pass another --init-from")
+    return path, base_network(load_keras(path, "retrain it or pass another --init-from"))
 
 
 def init_features(path: Path, source, classifier) -> dict:
@@ -378,14 +385,28 @@ def load_keras(path: Path, what_to_do: str):
         raise UserError(f"{path}: cannot load this Keras model ({type(err).__name__}); {what_to_do}") from None
 
 
-def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str) -> dict:
-    """Write both model files and the metadata, then measure the saved model on val/test (as `evaluate` would)."""
+def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibrate: bool = True) -> dict:
+    """Write both model files and the metadata, calibrate the confidence on val, then measure the saved model (as `evaluate` would).
+
+    The temperature is fitted on the validation split's predictions of the saved model and
+    built into the model files, so every backend gives calibrated probabilities.
+    """
     from monitor.classifier import load_classifier
-    from train.evaluate import evaluate_scan
+    from train.calibrate import calibrate as fit
+    from train.calibrate import plot_reliability
+    from train.evaluate import evaluate_scan, predict_split
     from train.export import plot_confusion, save_models, write_metadata
+    from train.model import with_temperature
 
     meta["files"] = save_models(model, out)
     write_metadata(meta, out)  # needed to load the model back for evaluation
+    if calibrate and scan.splits.get("val"):
+        val = predict_split(load_classifier(out, prefer=".keras"), scan, "val")
+        meta["calibration"] = fit(val.probs, val.y_true)
+        t = meta["calibration"]["temperature"]
+        plot_reliability(val.probs, val.y_true, t, out / "reliability.png", f"val ({data_name})")
+        meta["files"] = save_models(with_temperature(model, t), out)
+        write_metadata(meta, out)
     classifier = load_classifier(out, prefer=".keras")
     metrics = {split: evaluate_scan(classifier, scan, split) for split in ("val", "test") if scan.splits.get(split)}
     meta["metrics"] = metrics
@@ -405,31 +426,38 @@ def run_export(argv: list[str]) -> int:
     if not keras_path.is_file():
         raise UserError(f"{keras_path}: not found; give the output folder of a `python -m train` run")
     meta = read_metadata(keras_path)
-    if not args.flip_average:
-        raise UserError("nothing to do: pass --flip-average")
-    if meta.get("flip_average"):
+    if not (args.flip_average or args.calibrate):
+        raise UserError("nothing to do: pass --flip-average and/or --calibrate")
+    if args.flip_average and meta.get("flip_average"):
         raise UserError(f"{args.run_dir}: the model already averages over mirrored faces")
+    if args.calibrate and not args.flip_average and meta.get("calibration"):
+        raise UserError(f"{args.run_dir}: the model is already calibrated (temperature {meta['calibration']['temperature']})")
     dirs = dataset.as_dirs(meta["data"]["dir"])  # one folder (a string) or several (a list)
     for data_dir in dirs:
         if not data_dir.is_dir():
             raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
     from monitor.faces import CropRule
-    from train.model import with_flip_average
+    from train.model import base_network, with_flip_average
 
-    classifier = load_keras(keras_path, "retrain")
+    classifier = base_network(load_keras(keras_path, "retrain"))  # without an earlier temperature or mirror averaging
     rule = CropRule(**meta["crop_rule"])
     fractions = tuple(meta["data"].get("fractions", (0.15, 0.15)))
     scan = dataset.scan(
         dirs, meta["faces"], rule, meta["training"]["seed"], fractions, progress("checking pictures"), only_classes=meta["classes"]
     )
     meta["metrics_before_export"] = meta.get("metrics")
-    meta["flip_average"] = True
+    meta["flip_average"] = bool(args.flip_average or meta.get("flip_average"))
+    calibrate = bool(args.calibrate or meta.pop("calibration", None))  # a mirrored model's confidence is fitted anew
     meta["export_command"] = "python -m train export " + shlex.join(argv)
-    metrics = save_and_evaluate(with_flip_average(classifier), meta, scan, args.run_dir, dataset.data_name(dirs))
+    model = with_flip_average(classifier) if meta["flip_average"] else classifier
+    metrics = save_and_evaluate(model, meta, scan, args.run_dir, dataset.data_name(dirs), calibrate=calibrate)
     for split, m in metrics.items():
         before = meta["metrics_before_export"][split]["balanced_accuracy"] if meta["metrics_before_export"] else float("nan")
         print(f"\n{split} (balanced accuracy before: {before:.4f}):\n{format_report(m)}")
-    print(f"\nwrote {args.run_dir}/: model.keras, model.tflite, metadata.json, confusion.png")
+    if "calibration" in meta:
+        c = meta["calibration"]
+        print(f"\ncalibration: temperature {c['temperature']}, ECE on val {c['ece_before']:.4f} -> {c['ece_after']:.4f}")
+    print(f"\nwrote {args.run_dir}/: model.keras, model.tflite, metadata.json, confusion.png" + (", reliability.png" if calibrate else ""))
     return 0
 
 
@@ -454,7 +482,7 @@ def run_evaluate(argv: list[str]) -> int:
     args = evaluate_parser().parse_args(argv)
     from monitor.classifier import load_classifier
     from train import dataset
-    from train.evaluate import format_report, metrics_of, mistakes, predict_split
+    from train.evaluate import format_report, metrics_of, mistakes, predict_split, restricted
 
     layout, _ = dataset.detect_layout(args.data_dir)
     if args.errors:
@@ -472,6 +500,9 @@ def run_evaluate(argv: list[str]) -> int:
     )
     pred = predict_split(classifier, scan, split)
     metrics = {"model": str(classifier.path), "data": str(args.data_dir), "split": split, **metrics_of(pred), "skipped": len(scan.skipped)}
+    only = [c for c in classifier.classes if c in scan.classes]
+    if len(only) < len(classifier.classes):  # the model knows more classes than the data: also judge it among the data's
+        metrics["restricted"] = {"classes": only, **metrics_of(restricted(pred, only))}
     if args.errors:
         from train.export import write_mistakes
 
@@ -482,6 +513,9 @@ def run_evaluate(argv: list[str]) -> int:
         print(json.dumps(metrics))
     else:
         print(f"model {classifier.path} on {args.data_dir} ({split})\n{format_report(metrics)}")
+        if "restricted" in metrics:
+            print(f"\namong {' and '.join(only)} only (the larger of {', '.join('p_' + c for c in only)}):")
+            print(format_report(metrics["restricted"]))
     return 0
 
 

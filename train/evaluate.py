@@ -62,7 +62,8 @@ def format_report(metrics: dict) -> str:
     lines = [
         f"images {metrics['images']}  evaluated {metrics['evaluated']}  no face {metrics['no_face']}"
         + (f"  skipped {metrics['skipped']}" if "skipped" in metrics else ""),
-        f"accuracy {metrics['accuracy']:.4f}  balanced accuracy {metrics['balanced_accuracy']:.4f}",
+        f"accuracy {metrics['accuracy']:.4f}  balanced accuracy {metrics['balanced_accuracy']:.4f}"
+        + (f"  ECE {metrics['ece']:.4f}" if metrics.get("ece") is not None else ""),
         f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]
     for name, m in metrics["per_class"].items():
@@ -120,10 +121,33 @@ def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions
 
 
 def metrics_of(pred: Predictions) -> dict:
-    """The `report` of a split's predictions; a picture with no face counts as wrong (`no_face`)."""
+    """The `report` of a split's predictions, with the confidence's calibration error; no face counts as wrong."""
+    from train.calibrate import expected_calibration_error
+
     k = len(pred.classes)
     no_face = np.bincount(np.array([label for _, label in pred.no_face], dtype=int), minlength=k)
-    return report(confusion_matrix(pred.y_true, pred.probs.argmax(axis=1), k), pred.classes, no_face)
+    metrics = report(confusion_matrix(pred.y_true, pred.probs.argmax(axis=1), k), pred.classes, no_face)
+    metrics["ece"] = expected_calibration_error(pred.probs, pred.y_true) if len(pred.y_true) else None
+    return metrics
+
+
+def restricted(pred: Predictions, classes: list[str]) -> Predictions:
+    """The predictions as if the model had only `classes` (the larger of their probabilities wins, renormalised).
+
+    Lets a model with more classes than a data set (happy/neutral/sad on happy/sad pictures)
+    be compared with a model that has just the data's classes, on the same pictures.
+    """
+    cols = [pred.classes.index(c) for c in classes]
+    to_new = {old: new for new, old in enumerate(cols)}
+    p = pred.probs[:, cols]
+    p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+    return Predictions(
+        classes=list(classes),
+        paths=pred.paths,
+        y_true=np.array([to_new[t] for t in pred.y_true], dtype=int),
+        probs=p,
+        no_face=[(path, to_new[t]) for path, t in pred.no_face],
+    )
 
 
 def mistakes(pred: Predictions) -> list[dict]:

@@ -85,3 +85,25 @@ def copy_features(source: keras.Model, target: keras.Model) -> int:
             b.set_weights(weights)
             copied += 1
     return copied
+
+
+def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
+    """`model` with calibrated confidence: its logits divided by `temperature` (see train/calibrate.py).
+
+    log(p) is the logit up to a per-face constant, so softmax(log(p) / T) scales any model
+    that ends in a softmax (the flip-averaged one too). Labels never change, only confidence.
+    """
+    inputs = keras.Input(model.input_shape[1:], name="face")
+    p = model(inputs)
+    outputs = keras.ops.softmax(keras.ops.log(keras.ops.maximum(p, 1e-7)) / temperature)
+    return keras.Model(inputs, outputs, name=f"{model.name}_calibrated")
+
+
+def base_network(model: keras.Model) -> keras.Model:
+    """The `build_classifier` network inside a saved model (which may be calibrated and/or flip-averaged)."""
+    if model.name == "emotion_cnn":
+        return model
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            return base_network(layer)
+    return model
