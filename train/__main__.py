@@ -200,22 +200,29 @@ RUN_FILES = (
 )
 
 
-def prepare_out(out: Path, overwrite: bool) -> list[str]:
-    """Refuse to train into a folder that holds anything unless --overwrite; then remove the earlier run's files.
+def check_out(out: Path, overwrite: bool) -> list[str]:
+    """Refuse to train into a folder that holds anything unless --overwrite.
 
-    Returns the names of other files left in place (say, a README), so the user is told.
+    Returns the names of files there that a run does not write (say, a README): they are kept,
+    and the user is told.
     """
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: is a file; --out must be a folder")
     present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if present and not overwrite:
-        raise UserError(
-            f"{out}: folder is not empty ({', '.join(present[:5])}); pass another --out, or --overwrite to replace the model in it"
-        )
-    for name in present:
-        if name in RUN_FILES:
-            (out / name).unlink()
+        raise UserError(f"{out}: folder is not empty ({', '.join(present[:5])}); pass another --out, or --overwrite to replace the model in it")
     return [name for name in present if name not in RUN_FILES]
+
+
+def publish(work: Path, out: Path) -> None:
+    """Move a finished run's files from its work folder into --out, replacing an earlier run's."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        if (out / name).exists() and not (work / name).exists():
+            (out / name).unlink()  # from the earlier run, not made by this one
+    for f in work.iterdir():
+        os.replace(f, out / f.name)
+    work.rmdir()
 
 
 def progress(desc: str):
@@ -241,19 +248,24 @@ def run_train(argv: list[str]) -> int:
     dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
     if args.init_from and same_file(args.init_from, out):
         raise UserError(f"--init-from {args.init_from}: is the --out folder itself; train into another folder")
-    created = not out.exists()
-    kept = prepare_out(out, args.overwrite)
-    check_writable(out)
+    kept = check_out(out, args.overwrite)
+    check_writable(out.parent)
+    work = out.parent / f".{out.name}.partial-{os.getpid()}"  # the run writes here; --out changes only when it succeeds
+    work.mkdir()
     try:
-        return train_into(args, out, kept, command="python -m train " + shlex.join(argv))
+        code = train_into(args, work, command="python -m train " + shlex.join(argv))
     except BaseException:
-        if created:  # a failed or stopped run leaves no half-filled folder behind
-            shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # a failed or stopped run leaves nothing behind, and the old model intact
         raise
+    publish(work, out)
+    print(f"\nwrote {out}/: {', '.join(RUN_FILES)}")
+    if kept:
+        print(f"note: {', '.join(kept)} in {out} are from before and were left as they were (training does not write them)")
+    return code
 
 
-def train_into(args, out: Path, kept: list[str], command: str) -> int:
-    """The training run proper, into a checked, empty --out folder."""
+def train_into(args, out: Path, command: str) -> int:
+    """The training run proper, into an empty work folder."""
     from monitor.faces import CropRule
     from train import dataset
 
@@ -341,11 +353,6 @@ def train_into(args, out: Path, kept: list[str], command: str) -> int:
     if "calibration" in meta:
         c = meta["calibration"]
         print(f"\ncalibration: temperature {c['temperature']}, ECE on val {c['ece_before']:.4f} -> {c['ece_after']:.4f} (reliability.png)")
-    print(
-        f"\nwrote {out}/: model.keras, model.tflite, metadata.json, curves.png, confusion.png, reliability.png, bad_files.csv, history.csv"
-    )
-    if kept:
-        print(f"note: {', '.join(kept)} in {out} are from before and were left as they were (training does not write them)")
     return 0
 
 
