@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from monitor import __version__, quiet
 from monitor.errors import UserError, run_cli
 
 EPILOG = """\
@@ -73,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--verbose", action="store_true", help="also show the libraries' own messages (OpenCV, FFmpeg, LiteRT)")
+    p.add_argument("--version", action="version", version=f"emotion-monitor {__version__}")
     return p
 
 
@@ -284,6 +287,7 @@ class RunStats:
 
     def __init__(self) -> None:
         self.frames = self.faces = 0
+        self.face_ids: set[int] = set()
         self.last_index = -1
         self.labels: Counter[str] = Counter()
         self.latencies: list[float] = []
@@ -296,6 +300,7 @@ class RunStats:
         self.frames += 1
         self.last_index = result.frame.index
         self.faces += len(result.faces)
+        self.face_ids.update(f.face_id for f in result.faces)
         self.labels.update(f.smoothed.label for f in result.faces)
         now = time.perf_counter()
         dt = max(now - self._t, 1e-6)
@@ -306,7 +311,10 @@ class RunStats:
             self.first_frame_s = time.time() - started
 
     def summary(self, elapsed: float, reader) -> str:
-        lines = [f"{self.frames} frames in {elapsed:.1f} s ({self.frames / max(elapsed, 1e-9):.1f} fps), {self.faces} faces"]
+        lines = [
+            f"{self.frames} frames in {elapsed:.1f} s ({self.frames / max(elapsed, 1e-9):.1f} fps), "
+            f"{self.faces} face-frames of {len(self.face_ids)} face{'s' if len(self.face_ids) != 1 else ''} (tracked ids)"
+        ]
         total = sum(self.labels.values())
         if total:
             lines.append("labels: " + ", ".join(f"{k} {v / total:.0%}" for k, v in self.labels.most_common()))
@@ -330,6 +338,7 @@ def progress_bar(source, args):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    quiet.setup(verbose="--verbose" in argv)
 
     def dispatch() -> int:
         if argv and argv[0] == "report":

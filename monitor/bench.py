@@ -201,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fer", action="store_true", help="skip fer even when it is installed")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--report-rows", type=int, help="instead: time `monitor report` on a generated log of this many rows")
+    p.add_argument("--verbose", action="store_true", help="also show the libraries' own messages")
     return p
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +17,21 @@ import numpy as np
 
 from monitor.errors import UserError
 from monitor.faces import CropRule
+from monitor.quiet import native_stderr
 
 METADATA = "metadata.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "happy-sad"
+DEFAULT_MODEL = "happy-sad"
+
+
+def models_dir() -> Path:
+    """The shipped models: beside the package in a checkout, else where `pip install .` put them."""
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "emotion-monitor" / "models"
+
+
+DEFAULT_MODEL_DIR = models_dir() / DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,8 @@ def load_classifier(path: str | Path | None = None, prefer: str = ".tflite", thr
         raise UserError(f"{model_path}: unknown model format; use a .tflite or .keras file")
     # One dummy face both checks the input and output shapes against the metadata and warms up.
     try:
-        out = backend(np.zeros((1, size, size, 1), dtype=np.float32))
+        with native_stderr():  # LiteRT announces its XNNPACK delegate here
+            out = backend(np.zeros((1, size, size, 1), dtype=np.float32))
     except Exception as err:  # any backend failure here means the file does not fit its metadata
         raise UserError(
             f"{model_path}: model does not accept {size}x{size}x1 faces ({type(err).__name__}); retrain or use its own metadata.json"
@@ -121,7 +135,8 @@ def _litert_backend(path: Path, threads: int | None):
     except ImportError:  # fall back to TensorFlow's copy of the same interpreter
         from tensorflow.lite import Interpreter  # type: ignore[no-redef]
     try:
-        interp = Interpreter(model_path=str(path), num_threads=threads or min(2, os.cpu_count() or 1))
+        with native_stderr():
+            interp = Interpreter(model_path=str(path), num_threads=threads or min(2, os.cpu_count() or 1))
     except (ValueError, RuntimeError) as err:
         raise UserError(f"{path}: not a valid TFLite model ({str(err).splitlines()[0][:80]}); retrain or restore the file") from None
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
@@ -140,8 +155,9 @@ def _litert_backend(path: Path, threads: int | None):
 
 
 def _keras_backend(path: Path):
-    import keras
-    import tensorflow as tf
+    with native_stderr():  # TensorFlow's start-up lines
+        import keras
+        import tensorflow as tf
 
     try:
         model = keras.saving.load_model(path, compile=False)

@@ -134,11 +134,15 @@ def peer_labels(path: Path, labeller: Labeller, wanted: set[int]) -> Iterable[tu
 
 def fer_labeller(classes: tuple[str, ...]) -> Labeller | None:
     """The `fer` package (Haar + mini-Xception) choosing among this model's classes; None if not installed."""
+    from monitor.quiet import native_stderr
+
     try:
-        from fer.fer import FER
+        with native_stderr():
+            from fer.fer import FER
     except ImportError:
         return None
-    detector = FER(mtcnn=False)
+    with native_stderr():
+        detector = FER(mtcnn=False)
     names = {
         "angry": "angry",
         "disgust": "disgust",
@@ -287,6 +291,7 @@ def parser():
     p.add_argument("--margin", type=float, help="measure another crop margin than the model's (for choosing the crop rule)")
     p.add_argument("--no-fer", action="store_true", help="do not score the fer package even when it is installed")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--verbose", action="store_true", help="also show the libraries' own messages")
     return p
 
 

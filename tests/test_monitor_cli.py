@@ -268,3 +268,19 @@ def test_min_face_larger_than_the_frame_warns(tmp_path, videos_dir):
         "--min-face", "400", "--max-frames", "3",
     )  # fmt: skip
     assert proc.returncode == 0 and "warning: --min-face 400 is larger than the frame (640x360)" in proc.stderr
+
+
+def test_library_noise_is_silenced_unless_verbose(tmp_path, videos_dir):
+    """No OpenCV camera-probe warnings, no LiteRT delegate line: one line says what is wrong."""
+    proc = run_cli("monitor", "--source", "7", "--no-display", "--log", str(tmp_path / "l.csv"))
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("error: cannot open camera")
+    video = truncated_avi(videos_dir / "frown_then_smile.mp4", tmp_path / "cut.avi")
+    proc = run_cli("monitor", "--source", str(video), "--no-display", "--log", str(tmp_path / "l2.csv"), "--quiet")
+    assert proc.stderr.strip().splitlines() == [line for line in proc.stderr.strip().splitlines() if line.startswith("error:")]
+    loud = run_cli("monitor", "--source", "7", "--no-display", "--log", str(tmp_path / "l3.csv"), "--verbose")
+    assert "XNNPACK" in loud.stderr or "WARN" in loud.stderr
+
+
+def test_version():
+    proc = run_cli("monitor", "--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("emotion-monitor 0.")

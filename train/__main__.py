@@ -12,10 +12,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from monitor import __version__, quiet
 from monitor.errors import UserError, run_cli
 from monitor.paths import same_file
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the output
 
 USAGE_EPILOG = """\
 other commands:
@@ -119,7 +118,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test-fraction", type=float, default=0.15, help="share held out for testing when DATA_DIR has only class folders (default 0.15)"
     )
-    return p
+    return add_common(p)
 
 
 def block_widths(text: str) -> tuple[int, ...]:
@@ -154,7 +153,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
         help="also write every picture judged wrong (path, true, predicted, confidence; most confident first) to this CSV: "
         "where to look for mislabelled pictures",
     )
-    return p
+    return add_common(p)
 
 
 def export_parser() -> argparse.ArgumentParser:
@@ -164,14 +163,14 @@ def export_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path, help="output folder of a `python -m train` run (updated in place)")
     p.add_argument("--flip-average", action="store_true", help="average each face's probabilities with its mirror image's")
     p.add_argument("--calibrate", action="store_true", help="fit a temperature on val so confidence is a probability (new runs have one)")
-    return p
+    return add_common(p)
 
 
 def benchmark_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train benchmark", description="Per-face classification time of a model on this machine.")
     p.add_argument("--model", type=Path, help="model folder (default: the shipped models/happy-sad)")
     p.add_argument("--repeats", type=int, default=200, help="timed calls per measurement (default 200)")
-    return p
+    return add_common(p)
 
 
 def check_writable(folder: Path, option: str = "--out") -> None:
@@ -210,7 +209,9 @@ def check_out(out: Path, overwrite: bool) -> list[str]:
         raise UserError(f"{out}: is a file; --out must be a folder")
     present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if present and not overwrite:
-        raise UserError(f"{out}: folder is not empty ({', '.join(present[:5])}); pass another --out, or --overwrite to replace the model in it")
+        raise UserError(
+            f"{out}: folder is not empty ({', '.join(present[:5])}); pass another --out, or --overwrite to replace the model in it"
+        )
     return [name for name in present if name not in RUN_FILES]
 
 
@@ -275,7 +276,8 @@ def train_into(args, out: Path, command: str) -> int:
     scan = dataset.scan(dirs, args.faces, rule, args.seed, fractions, progress("checking pictures"), only_classes=args.classes)
     report_scan(scan)
 
-    import keras
+    with quiet.native_stderr():  # TensorFlow's start-up lines
+        import keras
 
     from train.evaluate import format_report
     from train.export import build_metadata, plot_curves, write_bad_files
@@ -536,10 +538,18 @@ def run_benchmark(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    quiet.setup(verbose="--verbose" in argv)
     commands = {"evaluate": run_evaluate, "benchmark": run_benchmark, "export": run_export}
     if argv and argv[0] in commands:
         return run_cli(lambda: commands[argv[0]](argv[1:]))
     return run_cli(lambda: run_train(argv))
+
+
+def add_common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options every train command takes."""
+    p.add_argument("--verbose", action="store_true", help="also show TensorFlow's and OpenCV's own messages")
+    p.add_argument("--version", action="version", version=f"emotion-train {__version__}")
+    return p
 
 
 if __name__ == "__main__":
