@@ -45,7 +45,9 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--source", default="0", help="camera index (default 0), video file, stream URL (rtsp://, http://), picture, or folder of pictures"
+        "--source",
+        default="0",
+        help="camera index (default 0), video file, stream URL (rtsp://, http://), picture, folder of pictures, or folder/glob of videos",
     )
     p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad)")
     p.add_argument("--log", type=Path, help="mood log CSV to create or append to (default: logs/mood-<start time>.csv)")
@@ -73,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
         help="smallest face to find, in pixels of the frame (default 48; smaller finds faces farther away but scans slower)",
     )
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    p.add_argument("--jobs", type=int, help="folder of videos: videos processed in parallel (default: one per CPU core)")
+    p.add_argument("--cluster", metavar="ADDRESS", help="folder of videos: run them on this Dask scheduler (e.g. tcp://10.0.0.5:8786)")
+    p.add_argument("--redo", action="store_true", help="folder of videos: process videos again even when their log is complete")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--verbose", action="store_true", help="also show the libraries' own messages (OpenCV, FFmpeg, LiteRT)")
     p.add_argument("--version", action="version", version=f"emotion-monitor {__version__}")
@@ -89,45 +94,6 @@ def display_available() -> bool:
     return True
 
 
-VIDEO_SUFFIXES = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "XVID", ".mkv": "XVID"}
-
-
-class VideoSink:
-    """Writes annotated frames to a video file, opened on the first frame (its size is known then).
-
-    Frames are placed at their capture times: when a live source dropped frames, the last
-    annotated frame is repeated to fill the gap, so the video lasts as long as the session.
-    """
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps, self._writer = path, fps, None
-        self._names = contextlib.ExitStack()
-        self._t0: float | None = None
-        self.written = 0
-
-    def write(self, image: np.ndarray, stream_time_s: float | None = None) -> None:
-        if self._writer is None:
-            from monitor.paths import opencv_path
-
-            name = self._names.enter_context(opencv_path(self.path))
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES.get(self.path.suffix.lower(), "mp4v"))
-            self._writer = cv2.VideoWriter(name, fourcc, self.fps, (image.shape[1], image.shape[0]))
-            if not self._writer.isOpened():
-                raise UserError(f"{self.path}: cannot write a video there; use an .mp4 or .avi path in a writable folder")
-        copies = 1
-        if stream_time_s is not None:
-            self._t0 = stream_time_s if self._t0 is None else self._t0
-            copies = max(1, int(round((stream_time_s - self._t0) * self.fps)) + 1 - self.written)
-        for _ in range(copies):
-            self._writer.write(image)
-        self.written += copies
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-        self._names.close()
-
-
 def check_options(args) -> None:
     """Each bad option value named in one line, before anything is opened or created."""
     for name in ("stride", "smooth", "detect_every", "max_frames"):
@@ -140,23 +106,35 @@ def check_options(args) -> None:
 
 def run(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from monitor.batch import expand, sort_files
     from monitor.classifier import load_classifier
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
     from monitor.paths import check_output_file
     from monitor.photos import is_picture_file, plan_output
     from monitor.pipeline import make_pipeline
+    from monitor.sinks import WRITERS, VideoSink
     from monitor.sources import LatestFrameReader, frames, open_source, parse_spec, truncated
 
     check_options(args)
     started = time.time()
     source_path = Path(args.source)
-    photos = source_path.is_dir() or (parse_spec(args.source)[0] == "file" and is_picture_file(source_path))
-    if photos:
+    files = expand(args.source, args.recursive)
+    if files is not None:  # a folder or a glob: pictures, or videos in batch
+        pictures, videos, others = sort_files(files)
+        if pictures and videos:
+            raise UserError(
+                f"{args.source}: holds {len(pictures)} pictures and {len(videos)} videos; put them in separate folders (or use a glob such as '{source_path / '*.mp4'}')"
+            )
+        if videos:
+            return run_videos_cli(args, videos, others, source_path if source_path.is_dir() else None)
+        if not source_path.is_dir():
+            raise UserError(f"{args.source}: no video matches this pattern; for pictures pass their folder as --source")
+    if source_path.is_dir() or (parse_spec(args.source)[0] == "file" and is_picture_file(source_path)):
         output = plan_output(source_path, args.output)
         return run_photos_cli(args, source_path, load_classifier(args.model), output)
     if args.output:
-        if args.output.suffix.lower() not in VIDEO_SUFFIXES:
+        if args.output.suffix.lower() not in WRITERS:
             raise UserError(f"{args.output}: not a video file name; use .mp4 or .avi for --output")
         check_output_file(args.output, [source_path] if parse_spec(args.source)[0] == "file" else [])
     classifier = load_classifier(args.model)
@@ -230,6 +208,67 @@ def warn_min_face(min_face: int | None, shape: tuple[int, ...], bar) -> None:
     if min_face and min_face > min(shape[:2]):
         text = f"warning: --min-face {min_face} is larger than the frame ({shape[1]}x{shape[0]}): no face can be found"
         (bar.write if bar else print)(text, file=sys.stderr)
+
+
+def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Path | None) -> int:
+    """--source is a folder or glob of videos: each in batch mode, its own log, in parallel processes or on a Dask cluster."""
+    from tqdm import tqdm
+
+    from monitor.batch import Settings, connect, plan, run_dask, run_local, table
+    from monitor.classifier import load_classifier
+    from monitor.paths import ensure_folder, same_file
+
+    log_dir = args.log or Path("logs")
+    if log_dir.suffix.lower() == ".csv":
+        raise UserError(f"--log {log_dir}: with many videos --log names a folder (one mood log per video is written there)")
+    ensure_folder(log_dir, "--log")
+    if args.output:
+        if root and same_file(args.output, root):
+            raise UserError(f"{args.output}: is the video folder itself; pass another --output folder")
+        if args.output.suffix:
+            raise UserError(f"--output {args.output}: with many videos --output names a folder (one annotated video each)")
+        ensure_folder(args.output, "--output")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: must be at least 1")
+    load_classifier(args.model)  # a bad --model is one error here, not one per video
+    settings = Settings(str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride)
+    jobs, done = plan(videos, root, log_dir, args.output, settings, args.redo)
+    workers = args.jobs or os.cpu_count() or 1
+    say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)
+    where = f"Dask cluster {args.cluster}" if args.cluster else f"{min(workers, max(len(jobs), 1))} process(es)"
+    say(f"{len(videos)} videos ({len(done)} already done, {len(jobs)} to do) on {where}; logs in {log_dir}/")
+    for other in others:
+        say(f"  not a video or picture, left out: {other}")
+    client = connect(args.cluster) if args.cluster else None  # before the progress bar: a bad address is one clean line
+    total = sum(j.frames for j in jobs) or None
+    bar = tqdm(total=total, unit="frame", desc="videos", file=sys.stderr, mininterval=0.5, disable=args.quiet)
+
+    def finished(o) -> None:
+        if not args.quiet:
+            bar.write(
+                f"{Path(o.video).name}: {'FAILED: ' + o.error if o.error else f'{o.frames} frames, {o.faces} face-frames'}", file=sys.stderr
+            )
+
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        runner = (lambda *a: run_dask(jobs, client, *a)) if client else (lambda *a: run_local(jobs, workers, *a))
+        outcomes = runner(bar.update, finished)
+    except (KeyboardInterrupt, Stop) as stop:
+        bar.close()
+        print("stopped; finished videos keep their logs, unfinished ones start over on the next run", file=sys.stderr)
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143
+    bar.close()
+    outcomes += done
+    if not args.quiet:
+        print(table(outcomes), file=sys.stderr)
+    failed = [o for o in outcomes if o.error]
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(outcomes)} videos failed (their rows so far are in *.csv.failed); the others are done",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def run_photos_cli(args, source: Path, classifier, output: Path | None) -> int:

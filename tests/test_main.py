@@ -10,6 +10,7 @@ import pytest
 
 import monitor.__main__ as cli
 from monitor.errors import UserError
+from monitor.sinks import VideoSink
 
 
 def args(**overrides) -> argparse.Namespace:
@@ -74,7 +75,7 @@ def test_q_quits_and_a_missing_gui_is_a_user_error(monkeypatch):
 def test_output_video_lasts_as_long_as_the_live_session(tmp_path):
     """Frames dropped by a live source are filled with the last annotated frame: 2 s of stream = 2 s of video."""
     path = tmp_path / "out.mp4"
-    sink = cli.VideoSink(path, fps=10.0)
+    sink = VideoSink(path, fps=10.0)
     image = np.zeros((48, 64, 3), np.uint8)
     for t in (0.0, 0.1, 0.5, 1.25, 1.9):  # frames arrived irregularly, most dropped
         sink.write(image, stream_time_s=t)
@@ -86,7 +87,7 @@ def test_output_video_lasts_as_long_as_the_live_session(tmp_path):
 
 
 def test_batch_output_writes_each_frame_once(tmp_path):
-    sink = cli.VideoSink(tmp_path / "out.avi", fps=10.0)
+    sink = VideoSink(tmp_path / "out.avi", fps=10.0)
     for _ in range(7):
         sink.write(np.zeros((48, 64, 3), np.uint8))
     sink.close()

@@ -1,0 +1,147 @@
+"""A folder of videos: one log each, failures reported, parallel = serial, resumable, and the same on a Dask cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def recordings(tmp_path, videos_dir):
+    """Two short shared videos and one broken file that claims to be a video."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    shutil.copy(videos_dir / "single_face.mp4", folder / "a.mp4")
+    shutil.copy(videos_dir / "grin.mp4", folder / "b.mp4")
+    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
+    return folder
+
+
+def rows(path) -> pd.DataFrame:
+    """A log without its timestamps (the only column allowed to differ between runs)."""
+    return pd.read_csv(path).drop(columns=["timestamp"])
+
+
+def test_folder_of_videos_one_log_each_and_failures_reported(recordings, tmp_path):
+    logs = tmp_path / "logs"
+    proc = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "1")
+    assert proc.returncode == 1, proc.stderr  # something failed
+    assert sorted(p.name for p in logs.iterdir()) == ["mood-a.csv", "mood-b.csv"]
+    assert "broken.mp4: FAILED: cannot open file" in proc.stderr and "error: 1 of 3 videos failed" in proc.stderr
+    assert "a.mp4: 72 frames" in proc.stderr  # the per-video lines and the table
+    (recordings / "notes.txt").write_text("not a video")  # not named like a video: left out, and said so
+    proc = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "1")
+    assert "not a video or picture, left out" in proc.stderr and "notes.txt" in proc.stderr
+    a, b = rows(logs / "mood-a.csv"), rows(logs / "mood-b.csv")
+    assert sorted(a.frame.unique()) == list(range(72)) and sorted(b.frame.unique()) == list(range(78))
+
+
+def test_a_video_that_fails_midway_is_reported_and_the_others_finish(recordings, tmp_path, videos_dir):
+    from tests.test_monitor_cli import truncated_avi
+
+    truncated_avi(videos_dir / "frown_then_smile.mp4", recordings / "cut.avi")
+    logs = tmp_path / "logs"
+    proc = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "2")
+    assert proc.returncode == 1
+    assert "error: 2 of 4 videos failed" in proc.stderr and "FAILED: ended early" in proc.stderr
+    assert (logs / "mood-cut.csv.failed").is_file() and (logs / "mood-a.csv").is_file() and (logs / "mood-b.csv").is_file()
+
+
+def test_two_jobs_give_the_same_logs_as_one(recordings, tmp_path):
+    (recordings / "broken.mp4").unlink()
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert run_cli("monitor", "--source", str(recordings), "--log", str(one), "--jobs", "1").returncode == 0
+    assert run_cli("monitor", "--source", str(recordings), "--log", str(two), "--jobs", "2").returncode == 0
+    for name in ("mood-a.csv", "mood-b.csv"):
+        pd.testing.assert_frame_equal(rows(one / name), rows(two / name))
+
+
+def test_resume_skips_finished_videos_and_redoes_unfinished_ones(recordings, tmp_path):
+    (recordings / "broken.mp4").unlink()
+    logs = tmp_path / "logs"
+    assert run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "1").returncode == 0
+    done_before = (logs / "mood-a.csv").read_bytes()
+    # b was interrupted: only a partial log is there
+    os.replace(logs / "mood-b.csv", logs / "mood-b.csv.partial")
+    text = (logs / "mood-b.csv.partial").read_text()
+    (logs / "mood-b.csv.partial").write_text(text[: len(text) // 3])
+    proc = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 already done, 1 to do" in proc.stderr
+    assert (logs / "mood-a.csv").read_bytes() == done_before and not (logs / "mood-b.csv.partial").exists()
+    b = rows(logs / "mood-b.csv")
+    assert b.frame.tolist() == sorted(b.frame) and b.frame.is_unique and len(b) == 78  # complete once, nothing twice
+    again = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--redo", "--jobs", "1")
+    assert "0 already done, 2 to do" in again.stderr
+
+
+def test_kill_9_mid_folder_then_rerun_completes_every_log_once(tmp_path, videos_dir):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for name in ("frown_then_smile.mp4", "glasses_pout_smile.mp4", "single_face.mp4"):
+        shutil.copy(videos_dir / name, folder / name)
+    logs = tmp_path / "logs"
+    cmd = [sys.executable, "-m", "monitor", "--source", str(folder), "--log", str(logs), "--jobs", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(logs.glob("*.csv")):  # the first video done, the next one under way
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert list(logs.glob("*.partial")), "the kill should have caught a video midway"
+    assert run_cli("monitor", "--source", str(folder), "--log", str(logs), "--jobs", "2").returncode == 0
+    counts = {"mood-frown_then_smile.csv": 250, "mood-glasses_pout_smile.csv": 587, "mood-single_face.csv": 72}
+    assert sorted(p.name for p in logs.iterdir()) == sorted(counts)
+    for name, n in counts.items():
+        df = rows(logs / name)
+        assert not df.duplicated(["frame", "face_id"]).any(), name  # nothing twice
+        assert df.frame.nunique() >= n - 3, name  # every frame (containers may announce a few more than they hold)
+
+
+def test_the_same_logs_on_a_dask_cluster_of_two_workers(recordings, tmp_path):
+    if os.environ.get("CI", "").lower() == "true":
+        import dask.distributed  # noqa: F401  (CI installs requirements-dask.txt: a missing Dask fails here)
+    distributed = pytest.importorskip("dask.distributed")
+    (recordings / "broken.mp4").unlink()
+    one = tmp_path / "one"
+    assert run_cli("monitor", "--source", str(recordings), "--log", str(one), "--jobs", "1").returncode == 0
+    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None  # spawned workers import the project like this process
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        proc = run_cli("monitor", "--source", str(recordings), "--log", str(tmp_path / "dask"), "--cluster", cluster.scheduler_address)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "on Dask cluster tcp://127.0.0.1" in proc.stderr
+    for name in ("mood-a.csv", "mood-b.csv"):
+        pd.testing.assert_frame_equal(rows(one / name), rows(tmp_path / "dask" / name))
+
+
+def test_bad_cluster_address_and_log_file_for_many_videos(recordings, tmp_path):
+    from tests.conftest import assert_one_line_error
+
+    (recordings / "broken.mp4").unlink()
+    assert_one_line_error(run_cli("monitor", "--source", str(recordings), "--log", str(tmp_path / "one.csv")), "--log", "names a folder")
+    assert_one_line_error(run_cli("monitor", "--source", str(recordings), "--jobs", "0"), "--jobs 0")
+    if pytest.importorskip("dask.distributed"):
+        proc = run_cli("monitor", "--source", str(recordings), "--log", str(tmp_path / "l"), "--cluster", "tcp://127.0.0.1:9")
+        assert_one_line_error(proc, "--cluster tcp://127.0.0.1:9", "cannot reach")
+
+
+def test_a_folder_with_pictures_and_videos_is_refused(recordings, tmp_path):
+    import cv2
+    import numpy as np
+
+    from tests.conftest import assert_one_line_error
+
+    cv2.imwrite(str(recordings / "photo.png"), np.zeros((100, 100), np.uint8))
+    assert_one_line_error(run_cli("monitor", "--source", str(recordings)), "1 pictures and 3 videos", "separate folders")
