@@ -201,6 +201,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fer", action="store_true", help="skip fer even when it is installed")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--report-rows", type=int, help="instead: time `monitor report` on a generated log of this many rows")
+    p.add_argument(
+        "--videos",
+        nargs="?",
+        const=SHARED_VIDEO.parent,
+        type=Path,
+        metavar="DIR",
+        help="instead: time a folder of videos with --jobs 1, --jobs N and a local Dask cluster (default folder: ../shared/videos)",
+    )
+    p.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 2, help="with --videos: the parallel run's processes (default: one per core)"
+    )
     p.add_argument("--verbose", action="store_true", help="also show the libraries' own messages")
     return p
 
@@ -211,6 +222,8 @@ def main(argv: list[str]) -> int:
         from monitor.report_bench import run as report_bench
 
         return report_bench(args.report_rows, args.json)
+    if args.videos:
+        return videos_bench(args.videos, args.jobs, args.model, args.json)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.source:
@@ -261,4 +274,62 @@ def main(argv: list[str]) -> int:
         print(
             f"--realtime capture-to-shown latency: median {latency['median_ms']} ms, p95 {latency['p95_ms']} ms ({latency['dropped']} of {latency['captured']} frames dropped)"
         )
+    return 0
+
+
+def videos_bench(folder: Path, jobs: int, model: Path | None, as_json: bool) -> int:
+    """Wall time of a folder of videos with --jobs 1, --jobs N and on a local 2-worker Dask cluster, in one run; the logs compared."""
+    import pandas as pd
+
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder of videos; pass --videos DIR")
+    base = [sys.executable, "-m", "monitor", "--source", str(folder), "--quiet", *(["--model", str(model)] if model else [])]
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+
+        def timed(name: str, extra: list[str], env: dict | None = None) -> None:
+            t = time.perf_counter()
+            proc = subprocess.run([*base, "--log", str(tmp / name), *extra], cwd=ROOT, capture_output=True, text=True, env=env)
+            runs[name] = {"seconds": time.perf_counter() - t, "exit": proc.returncode}
+
+        timed("jobs1", ["--jobs", "1"])
+        timed(f"jobs{jobs}", ["--jobs", str(jobs)])
+        try:
+            from dask.distributed import LocalCluster
+
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+                timed("dask2", ["--cluster", cluster.scheduler_address], env)
+        except ImportError:
+            pass
+        logs = sorted(p.name for p in (tmp / "jobs1").glob("*.csv"))
+        for name in runs:
+            same = all(
+                (tmp / name / log).is_file()
+                and pd.read_csv(tmp / "jobs1" / log)
+                .drop(columns="timestamp")
+                .equals(pd.read_csv(tmp / name / log).drop(columns="timestamp"))
+                for log in logs
+            )
+            runs[name]["identical_logs"] = same
+    n = len(logs)
+    result = {
+        "folder": str(folder),
+        "videos": n,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "runs": runs,
+        "ratio_jobs": runs[f"jobs{jobs}"]["seconds"] / runs["jobs1"]["seconds"],
+    }
+    if "dask2" in runs:
+        result["dask_overhead_per_video_s"] = (runs["dask2"]["seconds"] - runs[f"jobs{jobs}"]["seconds"]) / max(n, 1)
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    print(f"{n} videos in {folder} on {result['machine']} (exit 1 when some video fails; logs compared apart from timestamps)")
+    for name, r in runs.items():
+        print(f"  {name:<8} {r['seconds']:7.1f} s   exit {r['exit']}   logs identical to --jobs 1: {r['identical_logs']}")
+    print(f"--jobs {jobs} / --jobs 1 wall time: {result['ratio_jobs']:.2f}")
+    if "dask_overhead_per_video_s" in result:
+        print(f"Dask (2 local workers) against --jobs {jobs}: {result['dask_overhead_per_video_s']:+.2f} s per video")
     return 0

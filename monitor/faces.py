@@ -122,7 +122,7 @@ class HaarDetector:
             small = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         found = self._cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors, minSize=(WINDOW, WINDOW))
         boxes = [_unscale(hit, scale) for hit in (found if len(found) else [])]
-        return sorted(boxes, key=lambda b: b.area, reverse=True)
+        return sorted(boxes, key=largest_first)
 
     def detect_near(self, gray: np.ndarray, previous: list[Box]) -> list[Box]:
         """Re-find known faces by scanning only around their last boxes, at nearby sizes.
@@ -157,7 +157,7 @@ class HaarDetector:
                 box = _unscale(max(hits, key=lambda r: r[2] * r[3]), scale, x0, y0)
                 if all(box.iou(other) < 0.5 for other in found):
                     found.append(box)
-        return sorted(found, key=lambda b: b.area, reverse=True)
+        return sorted(found, key=largest_first)
 
 
 class PictureSearch:
@@ -221,6 +221,11 @@ def _detect_rotated(detector: HaarDetector, gray: np.ndarray, angle: float) -> l
 
 def _rescale(box: Box, factor: float) -> Box:
     return Box(*(int(round(v * factor)) for v in (box.x, box.y, box.w, box.h))) if factor != 1.0 else box
+
+
+def largest_first(box: Box) -> tuple[int, int, int]:
+    """Sort key: largest face first, ties by position, so the order never depends on the cascade's threads."""
+    return (-box.area, box.y, box.x)
 
 
 def _unscale(hit, scale: float, x0: int = 0, y0: int = 0) -> Box:

@@ -37,3 +37,16 @@ def test_model_benchmark_prints_per_face_times():
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("litert 1 face", "litert batch of 8, per face", "keras-compiled 1 face", "baseline model.predict 1 face"):
         assert name in proc.stdout
+
+
+def test_videos_bench_compares_jobs_and_dask_in_one_run(tmp_path, videos_dir):
+    import shutil
+
+    for name in ("single_face.mp4", "grin.mp4"):
+        shutil.copy(videos_dir / name, tmp_path / name)
+    proc = run_cli("monitor", "bench", "--videos", str(tmp_path), "--jobs", "2", "--json", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = json.loads(proc.stdout)
+    assert r["videos"] == 2 and r["ratio_jobs"] > 0
+    assert all(run["identical_logs"] and run["exit"] == 0 for run in r["runs"].values())
+    assert set(r["runs"]) >= {"jobs1", "jobs2"}
