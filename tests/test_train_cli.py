@@ -324,3 +324,70 @@ def test_three_classes_train_and_are_judged_on_two_class_pictures(tmp_path, fer_
     assert r["accuracy"] >= m["accuracy"]  # "neutral" is never an answer among happy and sad
     table = run_cli("train", "evaluate", str(two), "--model", str(out))
     assert "among happy and sad only" in table.stdout
+
+
+def free_ports(n: int) -> list[int]:
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_multiworker_training_on_loopback(tmp_path, fer_dir):
+    """Two worker processes on 127.0.0.1 (TF_CONFIG each), one short epoch; only the chief writes the model."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    data = tmp_path / "data"
+    slice_of(fer_dir / "train", data / "train", 24)
+    slice_of(fer_dir / "val", data / "val", 8)
+    out = tmp_path / "m"
+    hosts = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    procs = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}})
+        cmd = [
+            sys.executable,
+            "-m",
+            "train",
+            str(data),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--strategy",
+            "multiworker",
+            "--batch-size",
+            "8",
+        ]
+        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert "the chief writes the model" in outputs[1]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["training"]["strategy"] == {"name": "multiworker", "replicas": 2, "workers": 2, "per_replica_batch": 8, "global_batch": 16}
+    assert meta["training"]["epochs_run"] == 1 and meta["training"]["seconds_per_epoch"] > 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the worker's own folder is gone
+
+
+def test_mirrored_strategy_and_a_missing_tf_config(tmp_path, fer_dir):
+    data = slice_of(fer_dir / "val", tmp_path / "data", 12)
+    proc = run_cli(
+        "train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--strategy", "mirrored", "--batch-size", "8", timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    strategy = json.loads((tmp_path / "m" / "metadata.json").read_text())["training"]["strategy"]
+    assert strategy["name"] == "mirrored" and strategy["global_batch"] == 8 * strategy["replicas"]
+    env = {"TF_CONFIG": ""}
+    proc = run_cli("train", str(data), "--out", str(tmp_path / "m2"), "--strategy", "multiworker", env=env)
+    assert_one_line_error(proc, "--strategy multiworker needs TF_CONFIG")
+    assert not (tmp_path / "m2").exists()

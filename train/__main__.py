@@ -104,6 +104,13 @@ def train_parser() -> argparse.ArgumentParser:
         metavar="N,N,...",
         help="filters of each convolution block, one number per block (default 32,64,128,192; with --init-from: that model's)",
     )
+    p.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multiworker"],
+        default="default",
+        help="tf.distribute: 'mirrored' = all local GPUs (or the CPU), 'multiworker' = several machines, each with its TF_CONFIG "
+        "(see the README); --batch-size is then per replica (default: one device)",
+    )
     p.add_argument("--size", type=int, default=48, help="face crop side in pixels fed to the network (default 48)")
     p.add_argument(
         "--margin",
@@ -186,6 +193,8 @@ def check_writable(folder: Path, option: str = "--out") -> None:
         raise UserError(f"{folder}: cannot write there ({err.strerror}); choose another {option}") from None
 
 
+NOT_CHIEF = -1  # train_into's answer on a multi-worker run's other workers
+
 # What a training run writes into its --out folder.
 RUN_FILES = (
     "model.keras",
@@ -258,6 +267,9 @@ def run_train(argv: list[str]) -> int:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)  # a failed or stopped run leaves nothing behind, and the old model intact
         raise
+    if code == NOT_CHIEF:  # another worker of a multi-worker run: the chief writes the model
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
     publish(work, out)
     print(f"\nwrote {out}/: {', '.join(RUN_FILES)}")
     if kept:
@@ -279,6 +291,7 @@ def train_into(args, out: Path, command: str) -> int:
     with quiet.native_stderr():  # TensorFlow's start-up lines
         import keras
 
+    from train import distribute
     from train.evaluate import format_report
     from train.export import build_metadata, plot_curves, write_bad_files
     from train.fit import class_weights, fit
@@ -294,29 +307,45 @@ def train_into(args, out: Path, command: str) -> int:
         mixup=args.mixup,
         seed=args.seed,
     )
+    dist = distribute.make(args.strategy)  # before any other TensorFlow work (multi-worker needs that)
     keras.utils.set_random_seed(args.seed)
     k = len(scan.classes)
     train_samples, val_samples = scan.splits["train"], scan.splits["val"]
     if not val_samples:
         raise UserError(f"{', '.join(map(str, dirs))}: no usable validation picture; add pictures or raise --val-fraction")
-    train_ds = dataset.tf_dataset(train_samples, k, rule, options.batch_size, shuffle=True, seed=args.seed)
+    global_batch = options.batch_size * dist.replicas  # --batch-size is per replica
+    train_ds = dataset.tf_dataset(train_samples, k, rule, global_batch, shuffle=True, seed=args.seed)
     if options.mixup:
         train_ds = dataset.mixup(train_ds, options.mixup, args.seed)
     val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
+    if dist.strategy is not None:
+        train_ds, val_ds = distribute.shard_by_data(train_ds), distribute.shard_by_data(val_ds)
     weights = class_weights([s.label for s in train_samples], k)
     source = load_source(args.init_from) if args.init_from else None
     widths = args.widths or (source and widths_of(source[1])) or DEFAULT_WIDTHS
-    classifier = build_classifier(k, rule.size, widths)
-    init = init_features(*source, classifier) if source else None
-    print(
-        f"model: {classifier.count_params():,} parameters; class weights "
-        + ", ".join(f"{scan.classes[c]} {w:.2f}" for c, w in weights.items())
-    )
-
-    started = time.time()
-    steps = -(-len(train_samples) // options.batch_size)
-    history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
+    with dist.scope():  # the model's variables live on every replica
+        classifier = build_classifier(k, rule.size, widths)
+        init = init_features(*source, classifier) if source else None
+        print(
+            f"model: {classifier.count_params():,} parameters; class weights "
+            + ", ".join(f"{scan.classes[c]} {w:.2f}" for c, w in weights.items())
+            + (
+                f"; {dist.name}: {dist.replicas} replica(s) on {dist.workers} worker(s), global batch {global_batch}"
+                if dist.strategy
+                else ""
+            )
+        )
+        started = time.time()
+        steps = -(-len(train_samples) // global_batch)
+        history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
     seconds = time.time() - started
+    if not dist.chief:
+        print(f"\ntrained {len(history.get('loss', []))} epochs as a worker in {seconds / 60:.1f} min; the chief writes the model")
+        return NOT_CHIEF
+    if dist.strategy is not None:  # a plain copy for saving and export, outside the strategy
+        plain = build_classifier(k, rule.size, widths)
+        plain.set_weights(classifier.get_weights())
+        classifier = plain
     meta = build_metadata(
         classes=scan.classes,
         rule=rule,
@@ -338,6 +367,8 @@ def train_into(args, out: Path, command: str) -> int:
             "best_epoch": best_epoch(history),
             "widths": list(widths),
             "seconds": round(seconds, 1),
+            "seconds_per_epoch": round(seconds / max(1, len(history.get("loss", []))), 1),
+            "strategy": dist.describe(options.batch_size),
             **({"init_from": init} if init else {}),
         },
     )

@@ -1,0 +1,132 @@
+"""Training on more than one device or machine with tf.distribute, or on the default single device.
+
+`mirrored` copies the model onto every local GPU (or the CPU when there is none) and splits
+each batch between them; `multiworker` does the same across machines, each started with the
+same command and its own TF_CONFIG (the cluster's addresses and this machine's place in it),
+as `tf.distribute.MultiWorkerMirroredStrategy` expects. `--batch-size` is per replica: the
+global batch grows with the replicas, so each device's share of the work stays the same.
+Only the chief (worker 0, or the task named "chief") writes the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+
+from monitor.errors import UserError
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+@dataclass
+class Distribution:
+    """The strategy in use and what it means for batches and outputs."""
+
+    name: str
+    strategy: object | None  # a tf.distribute.Strategy, None for the default single device
+    replicas: int = 1
+    workers: int = 1
+    chief: bool = True
+
+    def scope(self):
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def describe(self, per_replica_batch: int) -> dict:
+        """What the metadata records."""
+        return {
+            "name": self.name,
+            "replicas": self.replicas,
+            "workers": self.workers,
+            "per_replica_batch": per_replica_batch,
+            "global_batch": per_replica_batch * self.replicas,
+        }
+
+
+def cluster_spec() -> tuple[int, bool]:
+    """(workers, this task is the chief) from TF_CONFIG; UserError when it is missing or malformed."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise UserError(
+            "--strategy multiworker needs TF_CONFIG on every machine, e.g. "
+            '\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\' (see the README)'
+        )
+    try:
+        config = json.loads(raw)
+        cluster, task = config["cluster"], config["task"]
+        workers = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+        chief = task["type"] == "chief" or ("chief" not in cluster and task["type"] == "worker" and int(task["index"]) == 0)
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f"TF_CONFIG: not a valid cluster description ({type(err).__name__}: {err}); see the README") from None
+    if workers < 1:
+        raise UserError("TF_CONFIG: the cluster lists no worker")
+    return workers, chief
+
+
+def make(name: str) -> Distribution:
+    """The distribution for --strategy `name` (imports TensorFlow only when a strategy is asked for)."""
+    if name == "default":
+        return Distribution("default", None)
+    import tensorflow as tf
+
+    if name == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+        return Distribution(name, strategy, strategy.num_replicas_in_sync)
+    workers, chief = cluster_spec()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    _build_from_local_batch()
+    return Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief)
+
+
+def _build_from_local_batch() -> None:
+    """Work around two failures of Keras 3's fit() under MultiWorkerMirroredStrategy (Keras 3.15, TF 2.21).
+
+    1. Before training, Keras builds the model symbolically from one batch, which it first
+       averages across replicas with `strategy.reduce`; across workers that reduce fails
+       ("Attempt to convert a value (PerReplica ...)"), even for a two-layer model. Only the
+       batch's shapes matter there, so this worker's own share is used instead.
+    2. After each step it averages the step's logs across workers along axis 0, which fails
+       for scalars ("Invalid reduction dimension 0 for input with 0 dimensions"). The logs are
+       metric results, already synchronised across replicas, so the local value is the value.
+    Both patches touch only multi-worker runs; tests/test_train_cli.py trains two workers.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer, "_multiworker_patched", False):
+        return
+    original_build, original_reduce = trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica
+
+    def local(value, strategy):
+        return strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
+
+    def build(self, iterator=None, data_batch=None):
+        if iterator is None or data_batch is not None or self._distribute_strategy is None:
+            return original_build(self, iterator, data_batch)
+        for _, _, it in iterator:
+            batch = tf.nest.map_structure(lambda v: local(v, self.distribute_strategy), next(it))
+            break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=batch)
+
+    def reduce(values, strategy, reduction):
+        if reduction == "auto" and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return tf.nest.map_structure(lambda v: local(v, strategy), values)
+        return original_reduce(values, strategy, reduction)
+
+    trainer.TensorFlowTrainer._maybe_symbolic_build = build
+    trainer.reduce_per_replica = reduce
+    trainer._multiworker_patched = True
+
+
+def shard_by_data(dataset):
+    """Let every worker read the whole (shuffled) file list and keep its share of each batch.
+
+    The pipeline starts from an in-memory list of files, which tf.data cannot shard by file.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
