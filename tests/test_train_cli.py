@@ -123,6 +123,8 @@ def test_train_bad_inputs(tmp_path):
         run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "is a file, not a folder; pass another --out"
     )
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--mixup", "-1"), "--mixup -1", "positive")
+    errors_at = run_cli("train", "evaluate", str(tmp_path / "one"), "--errors", str(blocker / "wrong.csv"))
+    assert_one_line_error(errors_at, "is a file, not a folder; pass another --errors path")  # not "choose another --out"
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--widths", "8,8,8,8,8,8"), "--widths", "at most 5")
     (tmp_path / "split" / "train" / "happy").mkdir(parents=True)
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), str(tmp_path / "split")), "mix layouts", "split")
