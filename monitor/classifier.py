@@ -71,6 +71,10 @@ class Classifier:
         x = np.asarray(crops, dtype=np.float32).reshape(len(crops), self.crop_rule.size, self.crop_rule.size, 1)
         return self._backend(x)
 
+    def with_crop_rule(self, rule: CropRule) -> Classifier:
+        """The same model fed by another crop rule: only for measuring crop rules (normal use takes the model's own)."""
+        return Classifier(self.path, {**self.metadata, "crop_rule": rule.to_dict()}, self._backend)
+
     def predict(self, crops: np.ndarray) -> list[Prediction]:
         return [Prediction(tuple(float(v) for v in p), self.classes) for p in self.probabilities(crops)]
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from monitor.errors import UserError
-from monitor.faces import Box, CropRule
+from monitor.faces import Box
 from monitor.paths import opencv_path
 
 # A labeller maps a BGR image to the largest face's label (None: no face found).
@@ -166,12 +166,7 @@ def fer_labeller(classes: tuple[str, ...]) -> Labeller | None:
 
 def with_margin(classifier, margin: float | None):
     """The classifier with another crop margin, for measuring crop rules (normal use takes the model's own)."""
-    if margin is None:
-        return classifier
-    clf = type(classifier).__new__(type(classifier))
-    clf.__dict__.update(classifier.__dict__)
-    clf.crop_rule = replace(classifier.crop_rule, margin=margin) if isinstance(classifier.crop_rule, CropRule) else classifier.crop_rule
-    return clf
+    return classifier if margin is None else classifier.with_crop_rule(replace(classifier.crop_rule, margin=margin))
 
 
 def evaluate_videos(
