@@ -285,7 +285,7 @@ def run_photos_cli(args, source: Path, classifier, output: Path | None) -> int:
     if not args.quiet:
         print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {output}" if output else ""), file=sys.stderr)
     if stats.pictures == 0:
-        print(f"error: {nothing_found(source, args.recursive)}; pass a folder of pictures, or a video file as --source", file=sys.stderr)
+        print(f"error: {nothing_found(source, args.recursive)}; pass a folder of pictures or videos as --source", file=sys.stderr)
         return 1
     return 0
 

@@ -172,7 +172,7 @@ def nothing_found(folder: Path, recursive: bool) -> str:
     if not files:
         return f"{folder}: empty folder" + ("" if recursive else " (subfolders are read with --recursive)")
     kinds = Counter(p.suffix.lower() or "(no suffix)" for p in files)
-    return f"{folder}: no picture that can be decoded among {len(files)} files ({', '.join(f'{n} {k}' for k, n in kinds.most_common(5))})"
+    return f"{folder}: no picture or video that can be decoded among {len(files)} files ({', '.join(f'{n} {k}' for k, n in kinds.most_common(5))})"
 
 
 def summary(stats: PhotoStats) -> str:

@@ -250,16 +250,16 @@ def test_names_that_are_not_utf8_work_instead_of_crashing(tmp_path, videos_dir):
     assert len(read_log(log)) >= 10 and os.path.getsize(out) > 1000
 
 
-def test_empty_folder_and_folder_of_videos_are_errors_not_success(tmp_path, videos_dir):
+def test_empty_folder_and_folder_of_other_files_are_errors_not_success(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     proc = run_cli("monitor", "--source", str(empty), "--no-display", "--log", str(tmp_path / "l.csv"))
     assert_one_line_error(proc, "empty folder")
-    vids = tmp_path / "videos"
-    vids.mkdir()
-    shutil.copy(videos_dir / "single_face.mp4", vids / "a.mp4")
-    proc = run_cli("monitor", "--source", str(vids), "--no-display", "--log", str(tmp_path / "l2.csv"))
-    assert_one_line_error(proc, "no picture", "1 .mp4")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("hello")
+    proc = run_cli("monitor", "--source", str(notes), "--no-display", "--log", str(tmp_path / "l2.csv"))
+    assert_one_line_error(proc, "no picture", "1 .txt")
 
 
 def test_min_face_larger_than_the_frame_warns(tmp_path, videos_dir):
