@@ -338,7 +338,7 @@ def format_result(result: dict) -> str:
                 for c in classes:
                     pc = t["per_class"].get(c)
                     cells.append(f"{pc['right']}/{pc['total']}" if pc else "")
-                cells.append(f"{t['right']}/{t['scored']} {t['accuracy']:.3f}" if t["scored"] else "")
+                cells.append(f"{t['right']}/{t['scored']} {t['accuracy']:.3f}" if t["scored"] else "not scored")
             lines.append(f"{Path(name).stem:<24}" + "".join(f"{c:>20}" for c in cells))
         if v["skipped_labels"]:
             lines.append(
