@@ -86,7 +86,11 @@ def face_scale(image: np.ndarray, box: Box) -> tuple[float, int]:
 def draw(image: np.ndarray, result: FrameResult, fps: float | None = None) -> np.ndarray:
     """Annotate `image` in place (and return it) with the faces of `result`; labels never cover each other."""
     scale, thick = scale_for(image)
-    taken: list[tuple[int, int, int, int]] = []
+    status = f"{len(result.faces)} face{'s' if len(result.faces) != 1 else ''}"
+    if fps:
+        status = f"{fps:.1f} fps  |  {status}"
+    status_size = (scale * 0.8, max(1, thick - 1))
+    taken = [label_rect(image, status, 4, 4, *status_size)]  # face labels keep clear of the status line too
     for face in result.faces:
         b, p = face.box, face.smoothed
         colour = class_colour(p.label, p.classes)
@@ -97,8 +101,5 @@ def draw(image: np.ndarray, result: FrameResult, fps: float | None = None) -> np
         fs, ft = face_scale(image, b)
         x, y = place_label(image, text, b, fs, ft, taken)
         taken.append(put_label(image, text, x, y, class_colour(p.label, p.classes), fs, ft))
-    status = f"{len(result.faces)} face{'s' if len(result.faces) != 1 else ''}"
-    if fps:
-        status = f"{fps:.1f} fps  |  {status}"
-    put_label(image, status, 4, 4, (40, 40, 40), scale * 0.8, max(1, thick - 1))
+    put_label(image, status, 4, 4, (40, 40, 40), *status_size)
     return image
