@@ -22,6 +22,7 @@ from monitor.errors import UserError
 from monitor.faces import Box
 from monitor.paths import opencv_path
 
+FER_CLASSES = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}  # what the fer package scores
 # A labeller maps a BGR image to the largest face's label (None: no face found).
 Labeller = Callable[[np.ndarray], str | None]
 
@@ -143,23 +144,14 @@ def fer_labeller(classes: tuple[str, ...]) -> Labeller | None:
         return None
     with native_stderr():
         detector = FER(mtcnn=False)
-    names = {
-        "angry": "angry",
-        "disgust": "disgust",
-        "fear": "fear",
-        "happy": "happy",
-        "sad": "sad",
-        "surprise": "surprise",
-        "neutral": "neutral",
-    }
-    usable = [c for c in classes if c in names]
+    usable = [c for c in classes if c in FER_CLASSES]
 
     def label(image: np.ndarray) -> str | None:
         found = detector.detect_emotions(image)
         if not found:
             return None
         face = max(found, key=lambda f: f["box"][2] * f["box"][3])
-        return max(usable, key=lambda c: face["emotions"][names[c]])
+        return max(usable, key=lambda c: face["emotions"][c])
 
     return label if len(usable) >= 2 else None
 
