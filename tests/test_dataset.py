@@ -69,9 +69,10 @@ def test_several_folders_are_merged_by_class_and_classes_can_be_left_out(tmp_pat
     assert not any("disgust" in s.path for samples in some.splits.values() for s in samples)
     with pytest.raises(UserError, match="--classes: no folder for fear"):
         scan([tmp_path / "a"], "whole", only_classes=["happy", "fear"])
-    make_classes(tmp_path / "c", {"happy": 3, "sad": 3})
-    with pytest.raises(UserError, match="mix layouts"):
-        scan([tmp_path / "a", tmp_path / "c"], "whole")
+    make_classes(tmp_path / "c", {"happy": 20, "sad": 20})  # your own photos, in class folders, added to a split data set
+    mixed = scan([tmp_path / "a", tmp_path / "c"], "whole", fractions=(0.15, 0.15))
+    assert mixed.layout == "split folders + class folders" and set(mixed.splits) == {"train", "val"}  # no test/ beside: none made
+    assert mixed.counts()["val"] == {"happy": 2 + 3, "sad": 2 + 3} and mixed.counts()["train"] == {"happy": 10 + 17, "sad": 10 + 17}
     make_classes(tmp_path / "d", {"calm": 4})  # one class per folder is fine when the folders together have two
     assert scan([tmp_path / "c", tmp_path / "d"], "whole").classes == ["calm", "happy", "sad"]
 

@@ -126,8 +126,6 @@ def test_train_bad_inputs(tmp_path):
     errors_at = run_cli("train", "evaluate", str(tmp_path / "one"), "--errors", str(blocker / "wrong.csv"))
     assert_one_line_error(errors_at, "is a file, not a folder; pass another --errors path")  # not "choose another --out"
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--widths", "8,8,8,8,8,8"), "--widths", "at most 5")
-    (tmp_path / "split" / "train" / "happy").mkdir(parents=True)
-    assert_one_line_error(run_cli("train", str(tmp_path / "one"), str(tmp_path / "split")), "mix layouts", "split")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--classes", "happy,angry"), "--classes", "angry", "found happy, sad")
     bad_widths = run_cli("train", str(tmp_path / "one"), "--widths", "0,8")
     assert bad_widths.returncode == 2 and "argument --widths: '0,8': give positive whole numbers" in bad_widths.stderr

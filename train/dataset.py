@@ -19,6 +19,7 @@ from monitor.faces import Box, CropRule, PictureSearch
 from monitor.images import ImageError, read_gray
 
 SPLITS = ("train", "val", "test")
+MIXED = "split folders + class folders"
 FACE_MODES = ("auto", "detect", "whole")
 # In `auto` mode a picture is taken whole (a ready-made face crop, like FER-2013's 48x48)
 # when it is roughly square and at most this many times the model's input size.
@@ -92,17 +93,15 @@ def data_name(data_dirs: str | Path | list) -> str:
 def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -> tuple[str, list[str]]:
     """The layout and sorted class names of one data folder or several taken together.
 
-    Several folders must share a layout; a class found in more than one gathers all their
-    pictures (say FER's happy/sad folders and its other five classes). `only` keeps just
-    those classes, so a user can leave one out without moving files.
+    A class found in more than one folder gathers all their pictures (say FER's happy/sad
+    folders and its other five classes). Folders of class folders can join folders with
+    train/ val/ splits (say your own photos added to FER): they are split into the same splits
+    (MIXED). `only` keeps just those classes, so a user can leave one out without moving files.
     """
     dirs = as_dirs(data_dirs)
     layouts = {d: folder_layout(d) for d in dirs}
     kinds = {layout for layout, _ in layouts.values()}
-    if len(kinds) > 1:
-        mixed = "; ".join(f"{d}: {layout}" for d, (layout, _) in layouts.items())
-        raise UserError(f"data folders mix layouts ({mixed}); give all as train/ val/ folders or all as class folders")
-    layout = kinds.pop()
+    layout = kinds.pop() if len(kinds) == 1 else MIXED
     classes = sorted({c for _, names in layouts.values() for c in names})
     if only:
         unknown = [c for c in only if c not in classes]
@@ -144,6 +143,23 @@ def faces_in(gray: np.ndarray, mode: str, rule: CropRule, detector: Callable[[np
     return list(detector(gray)) if detector else []
 
 
+def _split_listing(dirs: list[Path], classes: list[str], only_split: str | None, fractions, seed: int) -> dict:
+    """(path, class) per split from folders with train/ [val/] [test/]; without val/, part of train/ is held out."""
+    present = [s for s in SPLITS if any((d / s).is_dir() for d in dirs)]
+    if only_split:
+        present = [only_split] if only_split in present else []
+    listed = {
+        s: [(p, i) for i, c in enumerate(classes) for d in dirs if (d / s / c).is_dir() for p in list_files(d / s / c)] for s in present
+    }
+    if not only_split and "val" not in listed:  # no val/ folder: hold out part of train/, by file
+        by_class: dict[int, list[Path]] = {}
+        for p, i in listed["train"]:
+            by_class.setdefault(i, []).append(p)
+        carved = split_files(by_class, (fractions[0], 0.0), seed)
+        listed["train"], listed["val"] = carved["train"], carved["val"]
+    return listed
+
+
 def scan(
     data_dirs: str | Path | list,
     faces: str = "auto",
@@ -163,19 +179,16 @@ def scan(
     data_dir = ", ".join(map(str, dirs))  # for messages
     rule = rule or CropRule()
     layout, classes = detect_layout(dirs, only_classes)
-    if layout == "split folders":
-        present = [s for s in SPLITS if any((d / s).is_dir() for d in dirs)]
-        if only_split:
-            present = [only_split] if only_split in present else []
-        listed = {
-            s: [(p, i) for i, c in enumerate(classes) for d in dirs if (d / s / c).is_dir() for p in list_files(d / s / c)] for s in present
+    if layout == MIXED and not only_split:  # class folders are split like the split folders beside them
+        split_dirs = [d for d in dirs if folder_layout(d)[0] == "split folders"]
+        listed = _split_listing(split_dirs, classes, None, fractions, seed)
+        by_class = {
+            i: [p for d in dirs if d not in split_dirs and (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)
         }
-        if not only_split and "val" not in listed:  # no val/ folder: hold out part of train/, by file
-            by_class: dict[int, list[Path]] = {}
-            for p, i in listed["train"]:
-                by_class.setdefault(i, []).append(p)
-            carved = split_files(by_class, (fractions[0], 0.0), seed)
-            listed["train"], listed["val"] = carved["train"], carved["val"]
+        extra = split_files(by_class, (fractions[0], fractions[1] if "test" in listed else 0.0), seed)
+        listed = {split: items + extra[split] for split, items in listed.items()}
+    elif layout == "split folders":
+        listed = _split_listing(dirs, classes, only_split, fractions, seed)
     else:
         by_class = {i: [p for d in dirs if (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)}
         for i, files in by_class.items():
