@@ -5,8 +5,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from train.augment import augmentation
-
 
 def conv_block(x, filters: int, dropout: float):
     """Two 3x3 convolutions with batch norm, then halve the resolution."""
@@ -46,6 +44,7 @@ def widths_of(classifier: keras.Model) -> tuple[int, ...]:
 
 def with_augmentation(classifier: keras.Model) -> keras.Model:
     """The training model: augmentation in front of the classifier (weights shared)."""
+    from train.augment import augmentation  # needs TensorFlow; the network itself runs on any Keras backend
     inputs = keras.Input(classifier.input_shape[1:], name="face")
     return keras.Model(inputs, classifier(augmentation()(inputs)), name="training_model")
 
