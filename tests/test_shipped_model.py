@@ -1,5 +1,5 @@
-"""The shipped model: its recorded accuracy on FER val is reproduced by `python -m train evaluate`,
-with the .keras model and with the exported .tflite model alike, and the two agree on real faces."""
+"""The shipped models: their recorded accuracy and calibration on FER val are reproduced by `python -m train evaluate`,
+with the .keras and the exported .tflite model alike, the two agree on real faces, and every command that made them is documented."""
 
 from __future__ import annotations
 
@@ -8,47 +8,71 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import MODEL_DIR, run_cli
+from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
-# The issue's target is 0.94; what this model reaches is recorded in its metadata and README.
-# This floor guards against regressions (a broken crop rule or export drops it far below).
-FLOOR = 0.90
+MODELS = ROOT / "models"
+SHIPPED = ["happy-sad", "happy-neutral-sad"]
+# Floors that guard against regressions (a broken crop rule or export drops far below them);
+# what each model reaches is recorded in its metadata and README and must be reproduced exactly.
+FLOOR = {"happy-sad": 0.925, "happy-neutral-sad": 0.70}
+ECE_MAX = 0.03
+
+
+def meta_of(name: str) -> dict:
+    return json.loads((MODELS / name / "metadata.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def meta():
-    return json.loads((MODEL_DIR / "metadata.json").read_text())
+def val_dirs(tmp_path_factory, fer_dir) -> dict[str, str]:
+    """Each model's own validation pictures as one folder: FER val of its classes (links, nothing copied)."""
+    out = {}
+    for name in SHIPPED:
+        root = tmp_path_factory.mktemp(name) / "val"
+        for c in meta_of(name)["classes"]:
+            src = fer_dir / "val" / c if (fer_dir / "val" / c).is_dir() else fer_dir.parent / "fer2013-other" / "val" / c
+            root.mkdir(exist_ok=True)
+            (root / c).symlink_to(src)
+        out[name] = str(root)
+    return out
 
 
-@pytest.fixture(scope="module")
-def keras_metrics(fer_dir):
-    proc = run_cli("train", "evaluate", str(fer_dir / "val"), "--json", timeout=600)
+def evaluate(data: str, model) -> dict:
+    proc = run_cli("train", "evaluate", data, "--model", str(model), "--json", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
 
-def test_shipped_model_reaches_its_recorded_accuracy(keras_metrics, meta):
-    assert keras_metrics["images"] == 1548 and keras_metrics["evaluated"] == 1548
-    assert keras_metrics["model"].endswith("model.keras")
-    assert keras_metrics["balanced_accuracy"] >= FLOOR
-    assert abs(keras_metrics["balanced_accuracy"] - meta["metrics"]["val"]["balanced_accuracy"]) < 1e-9
+@pytest.mark.parametrize("name", SHIPPED)
+def test_recorded_accuracy_and_calibration_are_reproduced_by_both_files(name, val_dirs):
+    meta = meta_of(name)
+    keras_metrics = evaluate(val_dirs[name], MODELS / name / "model.keras")
+    lite_metrics = evaluate(val_dirs[name], MODELS / name / "model.tflite")
+    recorded = meta["metrics"]["val"]
+    assert keras_metrics["images"] == recorded["images"] and keras_metrics["evaluated"] == recorded["images"]
+    assert abs(keras_metrics["balanced_accuracy"] - recorded["balanced_accuracy"]) < 1e-9
+    assert keras_metrics["balanced_accuracy"] >= FLOOR[name]
+    assert lite_metrics["confusion"] == keras_metrics["confusion"]
+    assert meta["calibration"]["ece_after"] <= ECE_MAX and keras_metrics["ece"] <= ECE_MAX
+    assert meta["calibration"]["ece_after"] < meta["calibration"]["ece_before"]
 
 
-def test_exported_model_gives_the_same_numbers(keras_metrics, fer_dir):
-    proc = run_cli("train", "evaluate", str(fer_dir / "val"), "--model", str(MODEL_DIR / "model.tflite"), "--json", timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lite = json.loads(proc.stdout)
-    assert lite["confusion"] == keras_metrics["confusion"]
-    assert lite["balanced_accuracy"] == keras_metrics["balanced_accuracy"]
+def test_three_class_model_on_happy_sad_pictures(fer_dir):
+    """Judged among happy and sad only, the three-class model is compared with the two-class one on the same pictures."""
+    three = evaluate(str(fer_dir / "val"), MODELS / "happy-neutral-sad")
+    assert three["restricted"]["classes"] == ["happy", "sad"] and three["restricted"]["images"] == 1548
+    score = three["restricted"]["balanced_accuracy"]
+    assert score >= 0.90  # a floor; the README states the measured value, checked here
+    assert f"happy-vs-sad balanced accuracy {score:.3f}" in (MODELS / "happy-neutral-sad" / "README.md").read_text()
 
 
-def test_tflite_and_keras_probabilities_agree_on_real_faces(fer_dir, web_dir):
+@pytest.mark.parametrize("name", SHIPPED)
+def test_tflite_and_keras_probabilities_agree_on_real_faces(name, fer_dir, web_dir):
     from monitor.classifier import load_classifier
     from monitor.faces import HaarDetector
     from monitor.images import read_gray
 
-    lite, ker = load_classifier(MODEL_DIR / "model.tflite"), load_classifier(MODEL_DIR / "model.keras")
+    lite, ker = load_classifier(MODELS / name / "model.tflite"), load_classifier(MODELS / name / "model.keras")
     crops = [lite.crop_rule.whole(read_gray(p)) for c in ("happy", "sad") for p in sorted((fer_dir / "val" / c).iterdir())[:100]]
     detector = HaarDetector()
     for p in sorted((web_dir / "happy").glob("*.jpg"))[:30]:  # faces cut from real photos by the monitor's own path
@@ -59,12 +83,16 @@ def test_tflite_and_keras_probabilities_agree_on_real_faces(fer_dir, web_dir):
     np.testing.assert_allclose(lite.probabilities(crops), ker.probabilities(crops), atol=1e-3)
 
 
-def test_model_is_small_and_documented(meta):
-    assert (MODEL_DIR / "model.tflite").stat().st_size < 5e6 and (MODEL_DIR / "model.keras").stat().st_size < 5e6
+@pytest.mark.parametrize("name", SHIPPED)
+def test_model_is_small_and_documented(name):
+    meta = meta_of(name)
+    folder = MODELS / name
+    assert (folder / "model.tflite").stat().st_size < 5e6 and (folder / "model.keras").stat().st_size < 5e6
     assert meta["command"].startswith("python -m train ../shared/datasets/fer2013-happy-sad")
-    readme = (MODEL_DIR / "README.md").read_text()
+    readme = (folder / "README.md").read_text()
     assert meta["command"] in readme
     start = meta["training"].get("init_from")
     while start:  # a model that started from another run documents every earlier run's command too
         assert start["command"] in readme
         start = start.get("init_from")
+    assert (folder / "reliability.png").stat().st_size > 5000
