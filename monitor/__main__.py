@@ -214,8 +214,7 @@ def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path]
     """--source is a folder or glob of videos: each in batch mode, its own log, in parallel processes or on a Dask cluster."""
     from tqdm import tqdm
 
-    from monitor.batch import Settings, connect, plan, run_dask, run_local, table
-    from monitor.classifier import load_classifier
+    from monitor.batch import Settings, classifier_for, connect, plan, run_dask, run_local, table
     from monitor.paths import ensure_folder, same_file
 
     log_dir = args.log or Path("logs")
@@ -230,8 +229,8 @@ def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path]
         ensure_folder(args.output, "--output")
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"--jobs {args.jobs}: must be at least 1")
-    load_classifier(args.model)  # a bad --model is one error here, not one per video
     settings = Settings(str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride)
+    classifier_for(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
     jobs, done = plan(videos, root, log_dir, args.output, settings, args.redo)
     workers = args.jobs or os.cpu_count() or 1
     say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)

@@ -135,7 +135,17 @@ def plan(videos: list[tuple[Path, int, int]], root: Path | None, log_dir: Path, 
 # ---------------------------------------------------------------- one video
 
 
-_CLASSIFIERS: dict = {}  # one classifier per worker process, loaded on its first job
+_CLASSIFIERS: dict = {}  # one classifier per process and settings, loaded on first use
+
+
+def classifier_for(s: Settings):
+    """This process's classifier for `s`, loaded once: by a worker's first job, or by the command's model check."""
+    from monitor.classifier import load_classifier
+
+    key = (s.model, s.threads)
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS[key] = load_classifier(s.model, threads=s.threads)
+    return _CLASSIFIERS[key]
 
 
 def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> VideoOutcome:
@@ -144,7 +154,6 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
     Never raises for a bad video: the error is in the outcome and the other jobs go on.
     `report(video, frames)` is told of progress about twice a second.
     """
-    from monitor.classifier import load_classifier
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
     from monitor.pipeline import make_pipeline
@@ -160,9 +169,7 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
             import cv2
 
             cv2.setNumThreads(s.threads)
-        if s.model not in _CLASSIFIERS:
-            _CLASSIFIERS[s.model] = load_classifier(s.model, threads=s.threads)
-        classifier = _CLASSIFIERS[s.model]
+        classifier = classifier_for(s)
         pipeline = make_pipeline(classifier, s.smooth, s.detect_every, s.min_face)
         for stale in (partial, failed):
             stale.unlink(missing_ok=True)  # an interrupted or failed earlier attempt starts over: no duplicate rows
