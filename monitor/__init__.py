@@ -1,3 +1,12 @@
 """Real-time facial emotion monitor: detect faces, classify their expression, log the mood."""
 
 __version__ = "0.1.0"
+
+
+def program(module: str) -> str:
+    """How the user started the command, for usage lines: 'emotion-train' from the installed script, else 'python -m train'."""
+    import sys
+    from pathlib import Path
+
+    name = Path(sys.argv[0]).name
+    return name if name.startswith("emotion-") else f"python -m {module}"

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from monitor import __version__, quiet
+from monitor import __version__, program, quiet
 from monitor.errors import UserError, run_cli
 
 EPILOG = """\
@@ -38,8 +38,10 @@ examples:
 
 
 def parser() -> argparse.ArgumentParser:
+    from monitor.classifier import DEFAULT_MODEL, shipped_models
+
     p = argparse.ArgumentParser(
-        prog="python -m monitor",
+        prog=program("monitor"),
         description="Box and label every face's emotion live, and log each result with a timestamp to a CSV mood log.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -49,7 +51,11 @@ def parser() -> argparse.ArgumentParser:
         default="0",
         help="camera index (default 0), video file, stream URL (rtsp://, http://), picture, folder of pictures, or folder/glob of videos",
     )
-    p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help=f"a shipped model by name ({', '.join(shipped_models())}; default {DEFAULT_MODEL}), or a model file or folder from `python -m train`",
+    )
     p.add_argument("--log", type=Path, help="mood log CSV to create or append to (default: logs/mood-<start time>.csv)")
     p.add_argument(
         "--output",

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from monitor import program
 from monitor.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,7 +194,7 @@ def live_latency(video: Path, model: Path | None) -> dict:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m monitor bench", description="Frame rate and per-stage time of the monitor vs a naive loop and fer."
+        prog=program("monitor") + " bench", description="Frame rate and per-stage time of the monitor vs a naive loop and fer."
     )
     p.add_argument("--source", type=Path, help="video to measure on (default: ../shared/videos/single_face.mp4 letterboxed to 640x480)")
     p.add_argument("--model", type=Path, help="model folder (default: the shipped one)")

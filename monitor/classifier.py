@@ -20,7 +20,7 @@ from monitor.faces import CropRule
 from monitor.quiet import native_stderr
 
 METADATA = "metadata.json"
-DEFAULT_MODEL = "happy-sad"
+DEFAULT_MODEL = "happy-neutral-sad"
 
 
 def models_dir() -> Path:
@@ -32,6 +32,22 @@ def models_dir() -> Path:
 
 
 DEFAULT_MODEL_DIR = models_dir() / DEFAULT_MODEL
+
+
+def shipped_models() -> list[str]:
+    """Names of the shipped models (`--model NAME` works from any folder)."""
+    folder = models_dir()
+    return sorted(p.name for p in folder.iterdir() if (p / METADATA).is_file()) if folder.is_dir() else []
+
+
+def model_path(path: str | Path | None) -> Path:
+    """--model as given: a path, or the bare name of a shipped model when no such path exists here."""
+    if not path:
+        return DEFAULT_MODEL_DIR
+    path = Path(path)
+    if not path.exists() and len(path.parts) == 1 and (models_dir() / path).is_dir():
+        return models_dir() / path
+    return path
 
 
 @dataclass(frozen=True)
@@ -81,15 +97,25 @@ class Classifier:
 
 def resolve(path: str | Path | None, prefer: str = ".tflite") -> Path:
     """A model file from a file or folder argument (a folder holds model.tflite / model.keras)."""
-    path = Path(path) if path else DEFAULT_MODEL_DIR
+    path = model_path(path)
     if path.is_dir():
         order = [prefer, ".keras", ".tflite"]
         for suffix in order:
             if (path / f"model{suffix}").is_file():
+                if suffix != prefer and prefer == ".tflite":
+                    print(
+                        f"note: {path} has no model.tflite; running model.keras through TensorFlow (slower start, more memory). "
+                        f"`python -m train export {path} --calibrate` or retraining writes one",
+                        file=sys.stderr,
+                    )
                 return path / f"model{suffix}"
         raise UserError(f"{path}: no model.tflite or model.keras in this folder; train one with `python -m train DATA_DIR --out {path}`")
     if not path.is_file():
-        raise UserError(f"{path}: model file not found; pass --model with a .tflite/.keras file or a folder from `python -m train`")
+        names = ", ".join(shipped_models())
+        raise UserError(
+            f"{path}: model file not found; pass --model with a shipped model's name ({names}), "
+            "a .tflite/.keras file or a folder from `python -m train`"
+        )
     if path.suffix not in (".tflite", ".keras"):
         raise UserError(f"{path}: not a model file (.tflite or .keras); pass --model with a model file or a folder from `python -m train`")
     return path

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from monitor import program
 from monitor.errors import UserError
 from monitor.moodlog import BASE_COLUMNS
 
@@ -565,7 +566,7 @@ def parse_time(value: str | None, name: str):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m monitor report", description="Summarise and plot one or more mood logs.")
+    p = argparse.ArgumentParser(prog=program("monitor") + " report", description="Summarise and plot one or more mood logs.")
     p.add_argument("logs", nargs="+", type=Path, help="mood log CSV files written by python -m monitor")
     p.add_argument("--out", type=Path, help="folder for the pictures and report.html (default: next to the first log)")
     p.add_argument("--every", help="time bucket for the mood timeline, e.g. 10s, 1min, 5min, 1h (default: from the recording's length)")

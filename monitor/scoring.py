@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from monitor import program
 from monitor.errors import UserError
 from monitor.faces import Box
 from monitor.paths import opencv_path
@@ -259,7 +260,7 @@ def parser():
     import argparse
 
     p = argparse.ArgumentParser(
-        prog="python -m monitor evaluate",
+        prog=program("monitor") + " evaluate",
         description="Score the monitor on real faces: videos labelled by eye (truth.json) and folders of photos, with fer beside it.",
     )
     p.add_argument(

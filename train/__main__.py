@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from monitor import __version__, quiet
+from monitor import __version__, program, quiet
 from monitor.errors import UserError, run_cli
 from monitor.paths import same_file
 
@@ -25,6 +25,8 @@ other commands:
 DATA_DIR layouts:
   DATA_DIR/<class>/...                         split into train/val/test by this command
   DATA_DIR/train/<class>/..., val/..., test/...  used as given (val/ and test/ optional)
+  DATA_DIR/label.csv + pictures                votes per class (see --labels); split by this command
+  DATA_DIR/train/label.csv, val/..., test/...  the same in splits; FER+'s FER2013Train/, FER2013Valid/, FER2013Test/ too
 """
 
 FACES_HELP = (
@@ -41,7 +43,7 @@ def train_parser() -> argparse.ArgumentParser:
 
     d = FitOptions()
     p = argparse.ArgumentParser(
-        prog="python -m train",
+        prog=program("train"),
         description="Train the emotion CNN from folders of labelled pictures (one folder per class).",
         epilog=USAGE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,6 +66,14 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="train into a non-empty --out folder, replacing the model there")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs to train; early stopping may end sooner (default {d.epochs})")
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
+    p.add_argument(
+        "--labels",
+        choices=["votes", "majority"],
+        default="votes",
+        help="for folders labelled by votes (a label.csv beside the pictures, e.g. FER+): 'votes' (default) trains against each "
+        "picture's vote shares, 'majority' against its most-voted class; either way ties, unknown and not-a-face are left out "
+        "and evaluation scores the majority",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed for the split, shuffling and weights (default 0)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"pictures per training step (default {d.batch_size})")
     p.add_argument(
@@ -81,6 +91,13 @@ def train_parser() -> argparse.ArgumentParser:
         default=d.mixup,
         metavar="ALPHA",
         help="blend training pictures and their labels in pairs, weight drawn from Beta(ALPHA, ALPHA) (default 0: off; 0.2 is usual)",
+    )
+    p.add_argument(
+        "--class-weights",
+        choices=["balanced", "sqrt", "none"],
+        default=d.class_weights,
+        help="loss weight per class: 'balanced' (default) = inverse frequency, every class counts alike; 'sqrt' = inverse square "
+        "root, for very unbalanced classes when plain accuracy matters too; 'none'",
     )
     p.add_argument(
         "--patience",
@@ -148,9 +165,15 @@ def class_names(text: str) -> list[str]:
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m train evaluate", description="Measure a model on folders of labelled pictures.")
+    p = argparse.ArgumentParser(prog=program("train") + " evaluate", description="Measure a model on folders of labelled pictures.")
     p.add_argument("data_dir", type=Path, help="class folders (or a train/val/test layout: its test/, else val/, is used)")
-    p.add_argument("--model", type=Path, help="model file or folder (default: the shipped models/happy-sad/model.keras)")
+    p.add_argument("--model", type=Path, help="model file or folder (default: the shipped default model)")
+    p.add_argument(
+        "--classes",
+        type=class_names,
+        metavar="NAME,NAME,...",
+        help="score only pictures of these classes (default: all); e.g. happy,neutral,sad of FER+'s eight",
+    )
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object with all metrics instead of a table")
     p.add_argument(
@@ -165,7 +188,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 def export_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m train export", description="Rewrite a trained run's model files with export options, and re-measure it."
+        prog=program("train") + " export", description="Rewrite a trained run's model files with export options, and re-measure it."
     )
     p.add_argument("run_dir", type=Path, help="output folder of a `python -m train` run (updated in place)")
     p.add_argument("--flip-average", action="store_true", help="average each face's probabilities with its mirror image's")
@@ -174,8 +197,8 @@ def export_parser() -> argparse.ArgumentParser:
 
 
 def benchmark_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m train benchmark", description="Per-face classification time of a model on this machine.")
-    p.add_argument("--model", type=Path, help="model folder (default: the shipped models/happy-sad)")
+    p = argparse.ArgumentParser(prog=program("train") + " benchmark", description="Per-face classification time of a model on this machine.")
+    p.add_argument("--model", type=Path, help="model folder or shipped model's name (default: the shipped default model)")
     p.add_argument("--repeats", type=int, default=200, help="timed calls per measurement (default 200)")
     return add_common(p)
 
@@ -245,10 +268,7 @@ def run_train(argv: list[str]) -> int:
     args = train_parser().parse_args(argv)
     from train import dataset
 
-    if args.epochs < 1 or args.batch_size < 1:
-        raise UserError("--epochs and --batch-size must be at least 1")
-    if args.mixup < 0:
-        raise UserError(f"--mixup {args.mixup}: must be 0 (off) or a positive Beta parameter such as 0.2")
+    check_numbers(args)
     if args.widths and args.size >> len(args.widths) < 1:
         raise UserError(
             f"--widths: {len(args.widths)} blocks halve a {args.size}-pixel face to nothing; give at most {args.size.bit_length() - 1}"
@@ -260,6 +280,8 @@ def run_train(argv: list[str]) -> int:
         raise UserError(f"--init-from {args.init_from}: is the --out folder itself; train into another folder")
     kept = check_out(out, args.overwrite)
     check_writable(out.parent)
+    for stale in remove_stale_work(out.parent):
+        print(f"note: removed {stale}, the work folder of an earlier run that was stopped", file=sys.stderr)
     work = out.parent / f".{out.name}.partial-{os.getpid()}"  # the run writes here; --out changes only when it succeeds
     work.mkdir()
     try:
@@ -277,6 +299,51 @@ def run_train(argv: list[str]) -> int:
     return code
 
 
+def check_numbers(args) -> None:
+    """Every numeric option in its range, or a one-line error naming it (before any slow work)."""
+    import math
+
+    checks = [
+        ("--epochs", args.epochs, args.epochs >= 1, "at least 1"),
+        ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
+        ("--learning-rate", args.learning_rate, math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1, "above 0 and at most 1, e.g. 0.001"),
+        ("--warmup-epochs", args.warmup_epochs, 0 <= args.warmup_epochs < args.epochs, "0 or more, and fewer than --epochs"),
+        ("--mixup", args.mixup, math.isfinite(args.mixup) and args.mixup >= 0, "0 (off) or a positive Beta parameter such as 0.2"),
+        ("--patience", args.patience, args.patience >= 1, "at least 1"),
+        ("--seed", args.seed, args.seed >= 0, "0 or more"),
+        ("--size", args.size, 24 <= args.size <= 512, "between 24 and 512 pixels"),
+        ("--margin", args.margin, math.isfinite(args.margin) and -0.4 <= args.margin <= 1, "between -0.4 and 1 (a fraction of the face box)"),
+        ("--val-fraction", args.val_fraction, 0 < args.val_fraction < 1, "above 0 and below 1, e.g. 0.15"),
+        ("--test-fraction", args.test_fraction, 0 <= args.test_fraction < 1, "0 or more and below 1, e.g. 0.15"),
+    ]
+    for option, value, ok, rule in checks:
+        if not ok:
+            raise UserError(f"{option} {value}: must be {rule}")
+    if args.val_fraction + args.test_fraction >= 0.9:
+        raise UserError(
+            f"--val-fraction {args.val_fraction} + --test-fraction {args.test_fraction}: leave at least 10 % of the pictures for training"
+        )
+
+
+def remove_stale_work(parent: Path) -> list[Path]:
+    """Delete work folders of earlier runs that were killed (`.NAME.partial-PID/` whose process is gone); returns them."""
+    removed = []
+    for folder in parent.glob(".*.partial-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if not (folder.is_dir() and pid.isdigit()) or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that run is still going
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # someone else's live process
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def train_into(args, out: Path, command: str) -> int:
     """The training run proper, into an empty work folder."""
     from monitor.faces import CropRule
@@ -285,7 +352,9 @@ def train_into(args, out: Path, command: str) -> int:
     rule = CropRule(size=args.size, margin=args.margin)
     dirs, name = args.data_dir, dataset.data_name(args.data_dir)
     fractions = (args.val_fraction, args.test_fraction)
-    scan = dataset.scan(dirs, args.faces, rule, args.seed, fractions, progress("checking pictures"), only_classes=args.classes)
+    scan = dataset.scan(
+        dirs, args.faces, rule, args.seed, fractions, progress("checking pictures"), only_classes=args.classes, labels=args.labels
+    )
     report_scan(scan)
 
     with quiet.native_stderr():  # TensorFlow's start-up lines
@@ -305,6 +374,7 @@ def train_into(args, out: Path, command: str) -> int:
         patience=args.patience,
         warmup_epochs=args.warmup_epochs,
         mixup=args.mixup,
+        class_weights=args.class_weights,
         seed=args.seed,
     )
     dist = distribute.make(args.strategy)  # before any other TensorFlow work (multi-worker needs that)
@@ -320,7 +390,7 @@ def train_into(args, out: Path, command: str) -> int:
     val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
     if dist.strategy is not None:
         train_ds, val_ds = distribute.shard_by_data(train_ds), distribute.shard_by_data(val_ds)
-    weights = class_weights([s.label for s in train_samples], k)
+    weights = class_weights([s.label for s in train_samples], k, options.class_weights)
     source = load_source(args.init_from) if args.init_from else None
     widths = args.widths or (source and widths_of(source[1])) or DEFAULT_WIDTHS
     with dist.scope():  # the model's variables live on every replica
@@ -355,6 +425,7 @@ def train_into(args, out: Path, command: str) -> int:
         data={
             "dir": str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs],
             "layout": scan.layout,
+            **({"labels": args.labels, "dropped": scan.dropped} if scan.layout in dataset.VOTE_LAYOUTS else {}),
             "fractions": [args.val_fraction, args.test_fraction],
             "files": scan.files,
             "counts": scan.counts(),
@@ -483,7 +554,14 @@ def run_export(argv: list[str]) -> int:
     rule = CropRule(**meta["crop_rule"])
     fractions = tuple(meta["data"].get("fractions", (0.15, 0.15)))
     scan = dataset.scan(
-        dirs, meta["faces"], rule, meta["training"]["seed"], fractions, progress("checking pictures"), only_classes=meta["classes"]
+        dirs,
+        meta["faces"],
+        rule,
+        meta["training"]["seed"],
+        fractions,
+        progress("checking pictures"),
+        only_classes=meta["classes"],
+        labels=meta["data"].get("labels", "votes"),
     )
     meta["metrics_before_export"] = meta.get("metrics")
     meta["flip_average"] = bool(args.flip_average or meta.get("flip_average"))
@@ -512,10 +590,14 @@ def report_scan(scan) -> None:
     print(f"{scan.files} files, {scan.layout}; classes: {', '.join(scan.classes)}")
     for split, per_class in counts.items():
         n = sum(per_class.values())
+        pictures = len({s.path for s in scan.splits[split]})
         detail = ", ".join(f"{c} {v}" for c, v in per_class.items())
-        print(f"  {split:<5} {n:>7} faces ({n / max(total, 1):.0%}): {detail}")
+        print(f"  {split:<5} {n:>7} faces from {pictures} pictures ({n / max(total, 1):.0%}): {detail}")
+    print("  (training counts faces; evaluation scores pictures, the largest face of each)")
     if scan.skipped or scan.no_face:
         print(f"  left out: {len(scan.skipped)} unreadable/too small, {len(scan.no_face)} without a face (listed in bad_files.csv)")
+    for reason, n in scan.dropped.items():
+        print(f"  left out: {n} vote-labelled pictures, {reason}")
 
 
 def run_evaluate(argv: list[str]) -> int:
@@ -524,18 +606,22 @@ def run_evaluate(argv: list[str]) -> int:
     from train import dataset
     from train.evaluate import format_report, metrics_of, mistakes, predict_split, restricted
 
-    layout, _ = dataset.detect_layout(args.data_dir)
+    layout, _ = dataset.detect_layout(args.data_dir, args.classes)
     if args.errors:
         check_writable(args.errors.parent, "--errors path")
     classifier = load_classifier(args.model, prefer=".keras")
     split = "all"
     if layout == "split folders":
         split = "test" if (args.data_dir / "test").is_dir() else "val" if (args.data_dir / "val").is_dir() else "train"
+    elif layout == dataset.VOTE_SPLITS:
+        present = dataset.vote_labels.vote_splits(args.data_dir)
+        split = "test" if "test" in present else "val" if "val" in present else "train"
     scan = dataset.scan(
         args.data_dir,
         args.faces,
         classifier.crop_rule,
         only_split=split,
+        only_classes=args.classes,
         progress=progress("reading") if not args.json else (lambda it: it),
     )
     pred = predict_split(classifier, scan, split)

@@ -17,9 +17,13 @@ import numpy as np
 from monitor.errors import UserError
 from monitor.faces import Box, CropRule, PictureSearch
 from monitor.images import ImageError, read_gray
+from train import votes as vote_labels
 
 SPLITS = ("train", "val", "test")
 MIXED = "split folders + class folders"
+VOTES = "vote labels"  # a folder with label.csv beside its pictures (split by this command)
+VOTE_SPLITS = "vote labels in split folders"  # train/ val/ [test/] (or FER+'s FER2013Train/...) each with a label.csv
+VOTE_LAYOUTS = (VOTES, VOTE_SPLITS)
 FACE_MODES = ("auto", "detect", "whole")
 # In `auto` mode a picture is taken whole (a ready-made face crop, like FER-2013's 48x48)
 # when it is roughly square and at most this many times the model's input size.
@@ -34,6 +38,7 @@ class Sample:
     path: str
     label: int
     box: Box | None = None
+    target: tuple[float, ...] | None = None  # soft label (vote shares per class); None = one-hot of `label`
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Scan:
     no_face: list[tuple[str, int, str]] = field(default_factory=list)  # (path, label, split)
     layout: str = "split folders"
     files: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)  # vote-labelled pictures left out, by reason
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Samples per class in each split, for printing and for the metadata."""
@@ -70,6 +76,17 @@ def folder_layout(data_dir: Path) -> tuple[str, list[str]]:
     """('split folders', classes) for a train/[val/][test/] folder, else ('class folders', classes)."""
     if not data_dir.is_dir():
         raise UserError(f"{data_dir}: no such folder; give a folder with one subfolder per class")
+    if vote_labels.is_vote_folder(data_dir):
+        return VOTES, sorted(vote_labels.read_votes(data_dir).classes)
+    if splits := vote_labels.vote_splits(data_dir):
+        tables = {split: vote_labels.read_votes(folder) for split, folder in splits.items()}
+        if "train" not in tables:
+            raise UserError(f"{data_dir}: vote-labelled folders for {', '.join(tables)} but none for train (train/ or FER2013Train/)")
+        classes = sorted(tables["train"].classes)
+        for table in tables.values():
+            if sorted(table.classes) != classes:
+                raise UserError(f"{table.source}: its classes differ from {tables['train'].source}'s ({', '.join(classes)})")
+        return VOTE_SPLITS, classes
     subdirs = class_folders(data_dir)
     if "train" not in subdirs:
         return "class folders", subdirs
@@ -101,6 +118,8 @@ def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -
     dirs = as_dirs(data_dirs)
     layouts = {d: folder_layout(d) for d in dirs}
     kinds = {layout for layout, _ in layouts.values()}
+    if len(kinds) > 1 and kinds & set(VOTE_LAYOUTS):
+        raise UserError(f"{', '.join(map(str, dirs))}: vote-labelled folders (label.csv) cannot be mixed with class folders; train on one kind")
     layout = kinds.pop() if len(kinds) == 1 else MIXED
     classes = sorted({c for _, names in layouts.values() for c in names})
     if only:
@@ -160,6 +179,47 @@ def _split_listing(dirs: list[Path], classes: list[str], only_split: str | None,
     return listed
 
 
+def _vote_listing(
+    dirs: list[Path], layout: str, classes: list[str], only_split: str | None, fractions, seed: int, soft: bool, dropped: dict[str, int]
+) -> dict[str, list[tuple[Path, int, tuple[float, ...] | None]]]:
+    """(path, majority class, target) per split from label.csv folders; pictures without a kept majority are counted in `dropped`."""
+    by_split: dict[str, list[Path]] = {}
+    for d in dirs:
+        for split, folder in ({"all": d} if layout == VOTES else vote_labels.vote_splits(d)).items():
+            by_split.setdefault(split, []).append(folder)
+    if only_split and layout == VOTE_SPLITS:
+        by_split = {only_split: by_split.get(only_split, [])}
+    listed: dict[str, list] = {}
+    for split, folders in by_split.items():
+        items = listed.setdefault(split, [])
+        for folder in folders:
+            table = vote_labels.read_votes(folder)
+            keep = [table.classes.index(c) for c in classes]
+            for row in table.rows:
+                top = table.majority(row)
+                if top is None:
+                    dropped["no majority (tie, unknown or not a face)"] = dropped.get("no majority (tie, unknown or not a face)", 0) + 1
+                elif table.classes[top] not in classes:
+                    dropped["majority not among the classes"] = dropped.get("majority not among the classes", 0) + 1
+                else:
+                    items.append((row.path, classes.index(table.classes[top]), vote_labels.target(row, keep) if soft else None))
+    if layout == VOTES and not only_split:  # one folder: split by file, stratified by the majority class
+        listed = _split_voted(listed.pop("all"), fractions, seed)
+    elif layout == VOTE_SPLITS and not only_split and "val" not in listed:  # no val/: hold out part of train/
+        carved = _split_voted(listed["train"], (fractions[0], 0.0), seed)
+        listed["train"], listed["val"] = carved["train"], carved["val"]
+    return listed
+
+
+def _split_voted(items: list, fractions: tuple[float, float], seed: int) -> dict[str, list]:
+    """split_files for (path, label, target) items: stratified by label, each target kept with its picture."""
+    targets = {p: t for p, _, t in items}
+    by_class: dict[int, list[Path]] = {}
+    for p, label, _ in items:
+        by_class.setdefault(label, []).append(p)
+    return {split: [(p, label, targets[p]) for p, label in pairs] for split, pairs in split_files(by_class, fractions, seed).items()}
+
+
 def scan(
     data_dirs: str | Path | list,
     faces: str = "auto",
@@ -169,17 +229,23 @@ def scan(
     progress: Callable[[Iterable], Iterable] = lambda it: it,
     only_split: str | None = None,
     only_classes: list[str] | None = None,
+    labels: str = "votes",
 ) -> Scan:
     """Verify every picture under the data folder(s) and turn it into samples per split.
 
     `only_split` (evaluation) reads a single split: the class folders themselves, or in a
     split layout the given split's folders. `only_classes` keeps just those class folders.
+    `labels` ('votes' or 'majority') says what vote-labelled pictures train against; their
+    `label` is always the majority class, which evaluation scores.
     """
     dirs = as_dirs(data_dirs)
     data_dir = ", ".join(map(str, dirs))  # for messages
     rule = rule or CropRule()
     layout, classes = detect_layout(dirs, only_classes)
-    if layout == MIXED and not only_split:  # class folders are split like the split folders beside them
+    dropped: dict[str, int] = {}
+    if layout in VOTE_LAYOUTS:
+        listed = _vote_listing(dirs, layout, classes, only_split, fractions, seed, labels == "votes", dropped)
+    elif layout == MIXED and not only_split:  # class folders are split like the split folders beside them
         split_dirs = [d for d in dirs if folder_layout(d)[0] == "split folders"]
         listed = _split_listing(split_dirs, classes, None, fractions, seed)
         by_class = {
@@ -198,9 +264,10 @@ def scan(
         listed = {"all": [(p, i) for i, fs in by_class.items() for p in fs]} if only_split else split_files(by_class, fractions, seed)
 
     detector = PictureSearch().detect if faces != "whole" else None  # the same thorough search as photo mode
-    result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout)
+    result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout, dropped=dropped)
     for split, items in listed.items():
-        for path, label in progress(items):
+        for path, label, *soft in progress(items):
+            target = soft[0] if soft else None
             result.files += 1
             try:
                 gray = read_gray(path)
@@ -210,7 +277,7 @@ def scan(
             boxes = faces_in(gray, faces, rule, detector)
             if not boxes:
                 result.no_face.append((str(path), label, split))
-            result.splits[split] += [Sample(str(path), label, box) for box in boxes]
+            result.splits[split] += [Sample(str(path), label, box, target) for box in boxes]
 
     usable = sum(len(v) for v in result.splits.values())
     if usable == 0 and not (only_split and result.no_face):  # evaluation may legitimately find no face
@@ -237,7 +304,12 @@ def tf_dataset(samples: list[Sample], num_classes: int, rule: CropRule, batch_si
 
     paths = np.array([s.path for s in samples])
     boxes = np.array([(-1, -1, -1, -1) if s.box is None else (s.box.x, s.box.y, s.box.w, s.box.h) for s in samples], dtype=np.int32)
-    labels = np.array([s.label for s in samples], dtype=np.int32)
+    soft = any(s.target is not None for s in samples)
+    labels = (
+        np.array([s.target if s.target is not None else np.eye(num_classes)[s.label] for s in samples], dtype=np.float32)
+        if soft
+        else np.array([s.label for s in samples], dtype=np.int32)
+    )
 
     def load(path: bytes, box: np.ndarray) -> np.ndarray:
         b = None if box[0] < 0 else Box(*(int(v) for v in box))
@@ -246,7 +318,7 @@ def tf_dataset(samples: list[Sample], num_classes: int, rule: CropRule, batch_si
     def to_example(path, box, label):
         crop = tf.numpy_function(load, [path, box], tf.uint8, stateful=False)
         crop = tf.reshape(tf.cast(crop, tf.float32), (rule.size, rule.size, 1))
-        return crop, tf.one_hot(label, num_classes)
+        return crop, (label if soft else tf.one_hot(label, num_classes))
 
     ds = tf.data.Dataset.from_tensor_slices((paths, boxes, labels))
     if shuffle:

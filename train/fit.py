@@ -12,12 +12,19 @@ from train.evaluate import balanced_accuracy
 from train.model import with_augmentation
 from train.options import FitOptions
 
+CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
 
-def class_weights(labels: list[int], num_classes: int) -> dict[int, float]:
-    """Inverse-frequency weights (mean 1 over samples), so a rare class counts as much as a common one."""
+
+def class_weights(labels: list[int], num_classes: int, mode: str = "balanced") -> dict[int, float]:
+    """Per-class loss weights (mean 1 over samples): 'balanced' = inverse frequency, so a rare class counts as much as a
+    common one; 'sqrt' = inverse square root, halfway (rare classes such as FER+'s 168 contempt faces do not swamp
+    accuracy); 'none' = all 1."""
     counts = Counter(labels)
     n = len(labels)
-    return {c: n / (num_classes * counts[c]) if counts.get(c) else 0.0 for c in range(num_classes)}
+    power = {"balanced": 1.0, "sqrt": 0.5, "none": 0.0}[mode]
+    raw = {c: (n / counts[c]) ** power if counts.get(c) else 0.0 for c in range(num_classes)}
+    mean = sum(raw[c] * counts.get(c, 0) for c in raw) / n
+    return {c: w / mean for c, w in raw.items()}
 
 
 class BalancedAccuracy(keras.callbacks.Callback):

@@ -15,6 +15,7 @@ class FitOptions:
     patience: int = 12
     warmup_epochs: int = 0
     mixup: float = 0.0
+    class_weights: str = "balanced"
     seed: int = 0
 
     def to_dict(self) -> dict:

@@ -1,0 +1,137 @@
+"""Pictures labelled by votes (label.csv, FER+'s layout and the general form): majority, vote targets, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.errors import UserError
+from tests.conftest import SHARED, _need, assert_one_line_error, face_like, run_cli
+from train.dataset import VOTE_SPLITS, VOTES, detect_layout, scan, tf_dataset
+from train.votes import read_votes
+
+# FER+ columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
+FERPLUS_ROWS = {
+    "a.png": [8, 2, 0, 0, 0, 0, 0, 0, 0, 0],  # neutral
+    "b.png": [1, 9, 0, 0, 0, 0, 0, 0, 0, 0],  # happy
+    "c.png": [3, 0, 0, 7, 0, 0, 0, 0, 0, 0],  # sad
+    "d.png": [5, 5, 0, 0, 0, 0, 0, 0, 0, 0],  # tie: dropped
+    "e.png": [1, 0, 0, 0, 0, 0, 0, 0, 9, 0],  # unknown: dropped
+    "f.png": [0, 0, 0, 0, 0, 0, 0, 0, 0, 10],  # not a face: dropped
+    "g.png": [0, 0, 6, 0, 0, 0, 0, 4, 0, 0],  # surprise
+    "h.png": [2, 0, 0, 0, 0, 0, 0, 0, 0, 0],  # neutral (few votes still count)
+}
+
+
+def write_ferplus(folder, rows=FERPLUS_ROWS):
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, (name, votes) in enumerate(rows.items()):
+        cv2.imwrite(str(folder / name), face_like(48, seed=i))
+        lines.append(f'{name},"(0, 0, 48, 48)",' + ",".join(map(str, votes)))
+    (folder / "label.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_ferplus_layout_majority_drops_ties_unknown_and_not_a_face(tmp_path):
+    write_ferplus(tmp_path / "FER2013Train")
+    write_ferplus(tmp_path / "FER2013Valid")
+    layout, classes = detect_layout(tmp_path)
+    assert layout == VOTE_SPLITS
+    assert classes == ["angry", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    s = scan(tmp_path, "whole", labels="majority", only_classes=["happy", "neutral", "sad", "surprise"])
+    assert set(s.splits) == {"train", "val"}
+    by_name = {p.split("/")[-1]: s.classes[label] for p, label in ((x.path, x.label) for x in s.splits["train"])}
+    assert by_name == {"a.png": "neutral", "b.png": "happy", "c.png": "sad", "g.png": "surprise", "h.png": "neutral"}
+    assert all(x.target is None for x in s.splits["train"])  # majority mode: one-hot targets
+    assert s.dropped == {"no majority (tie, unknown or not a face)": 6}  # 3 in each split
+
+
+def test_classes_keep_some_and_votes_become_distributions(tmp_path):
+    write_ferplus(tmp_path / "FER2013Train")
+    write_ferplus(tmp_path / "FER2013Valid")
+    s = scan(tmp_path, "whole", only_classes=["happy", "neutral", "sad"], labels="votes")
+    assert s.classes == ["happy", "neutral", "sad"]
+    targets = {x.path.split("/")[-1]: x.target for x in s.splits["train"]}
+    assert set(targets) == {"a.png", "b.png", "c.png", "h.png"}  # g (surprise) is not among the classes
+    assert targets["a.png"] == pytest.approx((0.2, 0.8, 0.0))
+    assert targets["b.png"] == pytest.approx((0.9, 0.1, 0.0))
+    assert targets["c.png"] == pytest.approx((0.0, 0.3, 0.7))
+    assert s.dropped["majority not among the classes"] == 2  # g.png, in each split
+    ds = tf_dataset(s.splits["train"], 3, __import__("monitor.faces", fromlist=["CropRule"]).CropRule(), 8, shuffle=False)
+    _, y = next(iter(ds))
+    np.testing.assert_allclose(np.sort(y.numpy().sum(axis=1)), np.ones(4), atol=1e-6)  # distributions, not one-hot
+    assert (np.asarray(y) > 0).sum() > 4
+
+
+def test_general_form_with_header_and_probabilities_is_split_by_the_command(tmp_path):
+    rows = ["file,calm,joy"]
+    for i in range(20):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), face_like(48, seed=i))
+        p = 0.8 if i % 2 else 0.3
+        rows.append(f"{i}.png,{p},{1 - p:.1f}")
+    (tmp_path / "label.csv").write_text("\n".join(rows) + "\n")
+    assert detect_layout(tmp_path) == (VOTES, ["calm", "joy"])
+    s = scan(tmp_path, "whole", labels="votes", fractions=(0.2, 0.2))
+    assert {k: sum(v.values()) for k, v in s.counts().items()} == {"train": 12, "val": 4, "test": 4}
+    assert all(x.target is not None and abs(sum(x.target) - 1) < 1e-9 for x in s.splits["train"])
+    assert all(x.label == int(np.argmax(x.target)) for x in s.splits["train"])
+
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        ('z.png,"(0, 0, 48, 48)",1,2,3,0,0,0,0,0,0,0', "'z.png' is not in"),
+        ('a.png,"(0, 0, 48, 48)",1,2,3', "columns where 12 are expected"),
+        ('a.png,"(0, 0, 48, 48)",1,-2,3,0,0,0,0,0,0,0', "negative"),
+        ('a.png,"(0, 0, 48, 48)",1,two,3,0,0,0,0,0,0,0', "'two' is not a number"),
+    ],
+)
+def test_malformed_label_csv_is_one_line_error_naming_file_and_line(tmp_path, line, needle):
+    folder = write_ferplus(tmp_path / "FER2013Train")
+    with open(folder / "label.csv", "a") as f:
+        f.write(line + "\n")
+    with pytest.raises(UserError) as err:
+        read_votes(folder)
+    assert f"label.csv line {len(FERPLUS_ROWS) + 1}" in str(err.value) and needle in str(err.value)
+    proc = run_cli("train", str(tmp_path), "--out", str(tmp_path / "out"), timeout=120)
+    assert_one_line_error(proc, "label.csv line", needle)
+
+
+@pytest.mark.slow
+def test_training_on_votes_and_evaluation_by_majority(tmp_path):
+    rows = {}
+    for i in range(16):  # soft votes; surprise faces are left out by --classes
+        rows[f"h{i}.png"] = [2, 8, 0, 0, 0, 0, 0, 0, 0, 0]
+        rows[f"n{i}.png"] = [7, 1, 0, 2, 0, 0, 0, 0, 0, 0]
+        rows[f"s{i}.png"] = [3, 0, 0, 7, 0, 0, 0, 0, 0, 0]
+        rows[f"u{i}.png"] = [3, 0, 7, 0, 0, 0, 0, 0, 0, 0]
+    for split in ("FER2013Train", "FER2013Valid"):
+        folder = tmp_path / "data" / split
+        folder.mkdir(parents=True)
+        for i, name in enumerate(rows):
+            cv2.imwrite(str(folder / name), face_like(48, smile=name.startswith("h"), seed=i))
+        (folder / "label.csv").write_text("\n".join(f'{n},"(0, 0, 48, 48)",' + ",".join(map(str, v)) for n, v in rows.items()) + "\n")
+    out = tmp_path / "model"
+    proc = run_cli("train", str(tmp_path / "data"), "--classes", "happy,neutral,sad", "--out", str(out), "--epochs", "1", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["classes"] == ["happy", "neutral", "sad"] and meta["data"]["labels"] == "votes"
+    assert meta["data"]["counts"]["val"] == {"happy": 16, "neutral": 16, "sad": 16}
+    assert meta["data"]["dropped"] == {"majority not among the classes": 32}  # 16 surprise faces in each split
+    ev = run_cli("train", "evaluate", str(tmp_path / "data"), "--classes", "happy,neutral,sad", "--model", str(out), "--json", timeout=300)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    m = json.loads(ev.stdout)
+    assert m["split"] == "val" and m["images"] == 48  # scored against the majority label of FER2013Valid
+    assert [m["per_class"][c]["support"] for c in ("happy", "neutral", "sad")] == [16, 16, 16]
+
+
+def test_shared_ferplus_reads_as_eight_classes():
+    root = _need(SHARED / "datasets" / "ferplus")
+    table = read_votes(root / "FER2013Valid")
+    assert len(table.rows) == 3579
+    s = scan(root, "whole", only_split="val", only_classes=["happy", "neutral", "sad"])
+    assert s.counts()["val"] == {"happy": 877, "neutral": 1241, "sad": 396}
