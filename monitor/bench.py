@@ -234,7 +234,7 @@ def main(argv: list[str]) -> int:
         elif SHARED_VIDEO.is_file():
             video = vga_video(SHARED_VIDEO, tmp / "single_face_640x480.mp4")
         else:
-            raise UserError(f"{SHARED_VIDEO} not found; pass a video with --source")
+            raise UserError("no shared data beside this program (it is not run from a checkout next to ../shared); pass a video with --source")
         frames, decode_ms = decode_all(video, args.frames)
         runs = [project_loop(frames, args.model, tmp, 4), naive_loop(frames, args.model, tmp), project_loop(frames, args.model, tmp, 1)]
         fer = None if args.no_fer else fer_loop(frames)
@@ -283,7 +283,8 @@ def videos_bench(folder: Path, jobs: int, model: Path | None, as_json: bool) -> 
     import pandas as pd
 
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such folder of videos; pass --videos DIR")
+        where = "" if folder != SHARED_VIDEO.parent else " (no shared data beside this program)"
+        raise UserError(f"{folder.name if where else folder}: no such folder of videos{where}; pass --videos DIR")
     base = [sys.executable, "-m", "monitor", "--source", str(folder), "--quiet", *(["--model", str(model)] if model else [])]
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,10 +50,12 @@ class Tally:
 
     def to_dict(self) -> dict:
         n, r = sum(self.total.values()), sum(self.right.values())
+        recalls = [self.right[c] / self.total[c] for c in self.total if self.total[c]]
         return {
             "scored": n,
             "right": r,
             "accuracy": r / n if n else None,
+            "mean_recall": sum(recalls) / len(recalls) if recalls else None,  # every labelled class counts alike
             "no_face": sum(self.no_face.values()),
             "per_class": {
                 c: {"right": self.right[c], "total": self.total[c], "no_face": self.no_face[c], "accuracy": self.right[c] / self.total[c]}
@@ -298,7 +300,10 @@ def main(argv: list[str]) -> int:
     if videos is None and photos is None:
         videos, photos = SHARED_TRUTH, SHARED_PHOTOS
         if not SHARED_TRUTH.is_file():
-            raise UserError(f"{SHARED_TRUTH} not found; pass --videos TRUTH.json and/or --photos DIR")
+            raise UserError(
+                "no shared data beside this program (it is not run from a checkout next to ../shared); "
+                "pass --videos TRUTH.json and/or --photos DIR"
+            )
     classifier = with_margin(load_classifier(args.model), args.margin)
     peer = None if args.no_fer else fer_labeller(classifier.classes)
     say = (lambda text: print(text, file=sys.stderr)) if not args.json else (lambda text: None)
@@ -333,6 +338,11 @@ def format_result(result: dict) -> str:
                     cells.append(f"{pc['right']}/{pc['total']}" if pc else "")
                 cells.append(f"{t['right']}/{t['scored']} {t['accuracy']:.3f}" if t["scored"] else "not scored")
             lines.append(f"{Path(name).stem:<24}" + "".join(f"{c:>20}" for c in cells))
+        for w in who:
+            t = v["overall"][w]
+            if t["scored"]:
+                recalls = ", ".join(f"{c} {t['per_class'][c]['accuracy']:.3f}" for c in classes if c in t["per_class"])
+                lines.append(f"{w} recall per class: {recalls}; mean {t['mean_recall']:.3f}")
         if v["skipped_labels"]:
             lines.append(
                 "frames with labels the model does not have (not scored): " + ", ".join(f"{k} {n}" for k, n in v["skipped_labels"].items())

@@ -20,6 +20,8 @@ def test_tally_counts_no_face_as_wrong():
     d = t.to_dict()
     assert (d["scored"], d["right"], d["no_face"], d["accuracy"]) == (4, 2, 1, 0.5)
     assert d["per_class"]["happy"] == {"right": 1, "total": 2, "no_face": 1, "accuracy": 0.5}
+    t.add("neutral", "neutral")
+    assert t.to_dict()["mean_recall"] == (0.5 + 0.5 + 1.0) / 3  # each labelled class counts alike
 
 
 def test_labels_the_model_lacks_are_skipped_and_counted():
@@ -73,19 +75,20 @@ def test_peer_is_scored_on_the_same_frames(small_truth):
 
 @pytest.mark.slow
 def test_evaluate_command_on_a_small_truth_file(small_truth, tmp_path):
-    proc = run_cli("monitor", "evaluate", "--videos", str(small_truth), "--no-fer", "--json")
+    proc = run_cli("monitor", "evaluate", "--videos", str(small_truth), "--model", "happy-sad", "--no-fer", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     r = json.loads(proc.stdout)["videos"]
     single, empty = r["videos"]["single_face.mp4"]["monitor"], r["videos"]["no_face.mp4"]["monitor"]
     assert single["per_class"]["happy"] == {"right": 20, "total": 20, "no_face": 0, "accuracy": 1.0}
     assert single["per_class"]["sad"]["right"] == 0  # a broad smile is not sad
     assert empty == {
-        "scored": 5, "right": 0, "accuracy": 0.0, "no_face": 5,
+        "scored": 5, "right": 0, "accuracy": 0.0, "mean_recall": 0.0, "no_face": 5,
         "per_class": {"happy": {"right": 0, "total": 5, "no_face": 5, "accuracy": 0.0}},
     }  # fmt: skip
     assert r["skipped_labels"] == {"neutral": 10} and r["overall"]["monitor"]["scored"] == 35
-    table = run_cli("monitor", "evaluate", "--videos", str(small_truth), "--no-fer")
+    table = run_cli("monitor", "evaluate", "--videos", str(small_truth), "--model", "happy-sad", "--no-fer")
     assert "ALL" in table.stdout and "20/20" in table.stdout and "not scored): neutral 10" in table.stdout
+    assert "monitor recall per class: happy 0.800, sad 0.000; mean 0.400" in table.stdout  # 20/25 happy (5 without a face), 0/10 sad
 
 
 @pytest.mark.slow
@@ -98,7 +101,7 @@ def test_photo_recall_and_accuracy(tmp_path, videos_dir):
     for i in (40, 50, 59):
         cv2.imwrite(str(tmp_path / "happy" / f"{i}.jpg"), frames[i])
     cv2.imwrite(str(tmp_path / "walls" / "w.png"), np.full((200, 200), 90, np.uint8))
-    proc = run_cli("monitor", "evaluate", "--photos", str(tmp_path), "--no-fer", "--json")
+    proc = run_cli("monitor", "evaluate", "--photos", str(tmp_path), "--model", "happy-sad", "--no-fer", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     p = json.loads(proc.stdout)["photos"]["classes"]
     assert p["happy"]["monitor"] == {"found": 3, "recall": 1.0, "right": 3, "accuracy": 1.0}

@@ -338,45 +338,89 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def test_multiworker_training_on_loopback(tmp_path, fer_dir):
-    """Two worker processes on 127.0.0.1 (TF_CONFIG each), one short epoch; only the chief writes the model."""
+def start_workers(data, out, epochs: int) -> tuple[list, list[str]]:
+    """Two `python -m train --strategy multiworker` processes on 127.0.0.1, each with its TF_CONFIG."""
     import os
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    data = tmp_path / "data"
-    slice_of(fer_dir / "train", data / "train", 24)
-    slice_of(fer_dir / "val", data / "val", 8)
-    out = tmp_path / "m"
     hosts = [f"127.0.0.1:{p}" for p in free_ports(2)]
     procs = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}})
-        cmd = [
-            sys.executable,
-            "-m",
-            "train",
-            str(data),
-            "--out",
-            str(out),
-            "--epochs",
-            "1",
-            "--strategy",
-            "multiworker",
-            "--batch-size",
-            "8",
-        ]
+        cmd = [sys.executable, "-m", "train", str(data), "--out", str(out), "--epochs", str(epochs), "--strategy", "multiworker"]
         env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = [p.communicate(timeout=600)[0] for p in procs]
+        procs.append(
+            subprocess.Popen([*cmd, "--batch-size", "8"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    return procs, hosts
+
+
+def stop_all(procs) -> None:
+    """No worker outlives its test, whatever happened."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=30)
+
+
+def test_multiworker_training_on_loopback(tmp_path, fer_dir):
+    """Two worker processes on 127.0.0.1 (TF_CONFIG each), one short epoch; only the chief writes the model."""
+    data = tmp_path / "data"
+    slice_of(fer_dir / "train", data / "train", 24)
+    slice_of(fer_dir / "val", data / "val", 8)
+    out = tmp_path / "m"
+    procs, _ = start_workers(data, out, epochs=1)
+    try:
+        outputs = [p.communicate(timeout=110)[0] for p in procs]
+    finally:
+        stop_all(procs)
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     assert "the chief writes the model" in outputs[1]
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["training"]["strategy"] == {"name": "multiworker", "replicas": 2, "workers": 2, "per_replica_batch": 8, "global_batch": 16}
     assert meta["training"]["epochs_run"] == 1 and meta["training"]["seconds_per_epoch"] > 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the worker's own folder is gone
+
+
+def test_a_multiworker_run_ends_when_a_worker_is_stopped(tmp_path, fer_dir):
+    """SIGTERM ends a worker at once, and the other then ends with a one-line error instead of waiting for ever."""
+    import signal
+    import socket
+    import time
+
+    data = tmp_path / "data"
+    slice_of(fer_dir / "train", data / "train", 200)
+    slice_of(fer_dir / "val", data / "val", 8)
+    procs, hosts = start_workers(data, tmp_path / "m", epochs=50)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:  # both TensorFlow servers up: the cluster has formed
+            up = 0
+            for host in hosts:
+                name, port = host.rsplit(":", 1)
+                try:
+                    socket.create_connection((name, int(port)), timeout=1).close()
+                    up += 1
+                except OSError:
+                    pass
+            if up == 2 or any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.5)
+        time.sleep(5)  # into training
+        assert [p.poll() for p in procs] == [None, None], "a worker ended before training"
+        procs[1].send_signal(signal.SIGTERM)
+        procs[1].wait(timeout=15)  # it was ignored before: TensorFlow catches SIGTERM
+        chief_out = procs[0].communicate(timeout=40)[0]
+    finally:
+        stop_all(procs)
+    assert procs[1].returncode == -signal.SIGTERM
+    assert procs[0].returncode == 1, chief_out[-2000:]
+    errors = [line for line in chief_out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and hosts[1] in errors[0] and "stopped answering" in errors[0], chief_out[-2000:]
+    assert "Traceback" not in chief_out
 
 
 def test_mirrored_strategy_and_a_missing_tf_config(tmp_path, fer_dir):

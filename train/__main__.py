@@ -291,12 +291,21 @@ def run_train(argv: list[str]) -> int:
         raise
     if code == NOT_CHIEF:  # another worker of a multi-worker run: the chief writes the model
         shutil.rmtree(work, ignore_errors=True)
-        return 0
+        end_multiworker(0)
     publish(work, out)
     print(f"\nwrote {out}/: {', '.join(RUN_FILES)}")
     if kept:
         print(f"note: {', '.join(kept)} in {out} are from before and were left as they were (training does not write them)")
+    if args.strategy == "multiworker":
+        end_multiworker(code)
     return code
+
+
+def end_multiworker(code: int) -> None:
+    """Leave at once: TensorFlow's shutdown of a multi-worker run waits for the other workers, which may already be gone."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def check_numbers(args) -> None:
@@ -408,6 +417,7 @@ def train_into(args, out: Path, command: str) -> int:
         started = time.time()
         steps = -(-len(train_samples) // global_batch)
         history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
+    dist.peers_watch.set()  # the workers' shared part is over: each may now finish (and exit) on its own
     seconds = time.time() - started
     if not dist.chief:
         print(f"\ntrained {len(history.get('loss', []))} epochs as a worker in {seconds / 60:.1f} min; the chief writes the model")

@@ -13,7 +13,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
 
 from monitor.errors import UserError
 
@@ -29,6 +33,7 @@ class Distribution:
     replicas: int = 1
     workers: int = 1
     chief: bool = True
+    peers_watch: threading.Event = field(default_factory=threading.Event)  # set to stop watching the other workers
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -44,8 +49,8 @@ class Distribution:
         }
 
 
-def cluster_spec() -> tuple[int, bool]:
-    """(workers, this task is the chief) from TF_CONFIG; UserError when it is missing or malformed."""
+def cluster_spec() -> tuple[int, bool, list[str]]:
+    """(workers, this task is the chief, the other tasks' addresses) from TF_CONFIG; UserError when it is missing or malformed."""
     raw = os.environ.get("TF_CONFIG")
     if not raw:
         raise UserError(
@@ -57,11 +62,13 @@ def cluster_spec() -> tuple[int, bool]:
         cluster, task = config["cluster"], config["task"]
         workers = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
         chief = task["type"] == "chief" or ("chief" not in cluster and task["type"] == "worker" and int(task["index"]) == 0)
-    except (ValueError, KeyError, TypeError) as err:
+        me = cluster[task["type"]][int(task["index"])]
+        peers = [addr for kind in ("chief", "worker") for addr in cluster.get(kind, []) if addr != me]
+    except (ValueError, KeyError, TypeError, IndexError) as err:
         raise UserError(f"TF_CONFIG: not a valid cluster description ({type(err).__name__}: {err}); see the README") from None
     if workers < 1:
         raise UserError("TF_CONFIG: the cluster lists no worker")
-    return workers, chief
+    return workers, chief, peers
 
 
 def make(name: str) -> Distribution:
@@ -73,10 +80,51 @@ def make(name: str) -> Distribution:
     if name == "mirrored":
         strategy = tf.distribute.MirroredStrategy()
         return Distribution(name, strategy, strategy.num_replicas_in_sync)
-    workers, chief = cluster_spec()
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    workers, chief, peers = cluster_spec()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()  # returns once every worker has joined
+    # TensorFlow's coordination service catches SIGTERM (to note a preemption) and a worker blocked in a collective
+    # never returns to Python to see Ctrl-C: give both back their default action, so either ends the process at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     _build_from_local_batch()
-    return Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief)
+    dist = Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief)
+    watch_peers(peers, dist.peers_watch)
+    return dist
+
+
+PEER_CHECK_S = 2.0  # how often the other workers are checked
+PEER_MISSES = 3  # failed checks in a row before a worker is taken as gone
+
+
+def watch_peers(peers: list[str], stop: threading.Event, every: float = PEER_CHECK_S, misses: int = PEER_MISSES) -> threading.Thread:
+    """End this process with a one-line error when another worker's address stops answering (it died or was killed).
+
+    Without this, a worker whose peer has gone waits in a collective operation for ever. Each
+    worker's TensorFlow server listens on its TF_CONFIG address for the whole run, so a refused
+    connection means the process is gone. Checking stops once `stop` is set (training is over).
+    """
+
+    def run() -> None:
+        down = dict.fromkeys(peers, 0)
+        while not stop.wait(every):
+            for peer in peers:
+                host, port = peer.rsplit(":", 1)
+                try:
+                    with socket.create_connection((host, int(port)), timeout=every):
+                        down[peer] = 0
+                except OSError:
+                    down[peer] += 1
+                if down[peer] >= misses and not stop.is_set():
+                    print(
+                        f"error: worker {peer} of this multi-worker run stopped answering; stopping too (restart every worker together)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    os._exit(1)
+
+    thread = threading.Thread(target=run, name="watch-peers", daemon=True)
+    thread.start()
+    return thread
 
 
 def _build_from_local_batch() -> None:
