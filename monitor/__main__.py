@@ -119,7 +119,7 @@ def run(argv: list[str]) -> int:
     from monitor.paths import check_output_file
     from monitor.photos import is_picture_file, plan_output
     from monitor.pipeline import make_pipeline
-    from monitor.sinks import WRITERS, VideoSink
+    from monitor.sinks import SUFFIXES, VideoSink
     from monitor.sources import LatestFrameReader, frames, open_source, parse_spec, truncated
 
     check_options(args)
@@ -140,7 +140,7 @@ def run(argv: list[str]) -> int:
         output = plan_output(source_path, args.output)
         return run_photos_cli(args, source_path, load_classifier(args.model), output)
     if args.output:
-        if args.output.suffix.lower() not in WRITERS:
+        if args.output.suffix.lower() not in SUFFIXES:
             raise UserError(f"{args.output}: not a video file name; use .mp4 or .avi for --output")
         check_output_file(args.output, [source_path] if parse_spec(args.source)[0] == "file" else [])
     classifier = load_classifier(args.model)
@@ -166,7 +166,7 @@ def run(argv: list[str]) -> int:
                 log.add(rows_for(result, args.source, len(classifier.classes)))
                 stats.add(result, started)
                 if window or sink:
-                    draw(frame.image, result, stats.fps)
+                    draw(frame.image, result, stats.fps if live else None)  # a recording shows no processing rate
                     if sink:
                         sink.write(frame.image, frame.stream_time_s if live else None)
                     if window and not window.show(frame.image):

@@ -1,16 +1,31 @@
-"""Where annotated frames go: a video file whose length is the session's, whatever name it has."""
+"""Where annotated frames go: a video file whose length is the session's, and that survives a crash.
+
+A plain MP4 is unplayable until its index (the `moov` atom) is written at the very end, so a
+crash or `kill -9` used to lose the whole recording. MP4s are therefore written fragmented
+(FFmpeg's `frag_keyframe+empty_moov`, through PyAV): the index comes first, and every second
+of video (one keyframe interval) is a self-contained fragment, so a cut file plays up to about
+a second before the cut, as the mood log keeps its rows.
+"""
 
 from __future__ import annotations
 
-import contextlib
+from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from monitor.errors import UserError
 
-WRITERS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "XVID", ".mkv": "XVID"}
+# container suffix -> (codec, muxer options); MP4-like containers are fragmented to survive crashes
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+FORMATS = {
+    ".mp4": ("libx264", FRAGMENTED),
+    ".m4v": ("libx264", FRAGMENTED),
+    ".mov": ("libx264", FRAGMENTED),
+    ".mkv": ("libx264", {}),
+    ".avi": ("mpeg4", {}),
+}
+SUFFIXES = tuple(FORMATS)
 
 
 class VideoSink:
@@ -18,32 +33,65 @@ class VideoSink:
 
     Frames are placed at their capture times: when a live source dropped frames, the last
     annotated frame is repeated to fill the gap, so the video lasts as long as the session.
+    A keyframe starts every second of video, which is also how often a fragment reaches the disk.
     """
 
     def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps, self._writer = path, fps, None
-        self._names = contextlib.ExitStack()
+        self.path, self.fps = path, fps if fps and fps > 0 else 30.0
+        self._container = self._stream = self._file = None
         self._t0: float | None = None
         self.written = 0
 
-    def write(self, image: np.ndarray, stream_time_s: float | None = None) -> None:
-        if self._writer is None:
-            from monitor.paths import opencv_path
+    def _open(self, width: int, height: int) -> None:
+        import av
 
-            name = self._names.enter_context(opencv_path(self.path))
-            fourcc = cv2.VideoWriter_fourcc(*WRITERS.get(self.path.suffix.lower(), "mp4v"))
-            self._writer = cv2.VideoWriter(name, fourcc, self.fps, (image.shape[1], image.shape[0]))
-            if not self._writer.isOpened():
-                raise UserError(f"{self.path}: cannot write a video there; use an .mp4 or .avi path in a writable folder")
+        codec, options = FORMATS.get(self.path.suffix.lower(), FORMATS[".mp4"])
+        try:
+            self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (lives as long as the sink; unbuffered: FFmpeg's bytes reach the OS)
+            self._container = av.open(self._file, "w", format=_muxer(self.path), options=options)
+        except (OSError, av.FFmpegError) as err:
+            self.close()
+            raise UserError(f"{self.path}: cannot write a video there ({err}); use an .mp4 or .avi path in a writable folder") from None
+        rate = Fraction(self.fps).limit_denominator(1001)
+        stream = self._container.add_stream(codec, rate=rate)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = max(1, round(self.fps))  # a keyframe, hence a fragment, every second
+        if codec == "libx264":
+            stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "23"}  # no look-ahead: frames leave at once
+        self._stream = stream
+
+    def write(self, image: np.ndarray, stream_time_s: float | None = None) -> None:
+        import av
+
+        h, w = image.shape[:2]
+        image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if (h % 2 or w % 2) else image  # 4:2:0 needs even sides
+        if self._stream is None:
+            self._open(image.shape[1], image.shape[0])
         copies = 1
         if stream_time_s is not None:
             self._t0 = stream_time_s if self._t0 is None else self._t0
             copies = max(1, int(round((stream_time_s - self._t0) * self.fps)) + 1 - self.written)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
         for _ in range(copies):
-            self._writer.write(image)
-        self.written += copies
+            frame.pts = self.written
+            try:
+                self._container.mux(self._stream.encode(frame))
+            except OSError as err:
+                raise UserError(f"{self.path}: cannot write the video ({err.strerror or err}); free some space or choose another --output") from None
+            self.written += 1
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-        self._names.close()
+        try:
+            if self._stream is not None:
+                self._container.mux(self._stream.encode(None))  # what the encoder still holds
+            if self._container is not None:
+                self._container.close()
+        finally:
+            if self._file is not None:
+                self._file.close()
+            self._container = self._stream = self._file = None
+
+
+def _muxer(path: Path) -> str:
+    return {".m4v": "mp4", ".mkv": "matroska"}.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "mp4")

@@ -87,9 +87,9 @@ def test_smoothing_flag_changes_labels_not_raw_probabilities(tmp_path, videos_di
     assert flips(smooth) <= flips(raw)
 
 
-def start_realtime(tmp_path, video, log):
+def start_realtime(tmp_path, video, log, *extra: str):
     return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--source", str(video), "--realtime", "--no-display", "--log", str(log)],
+        [sys.executable, "-m", "monitor", "--source", str(video), "--realtime", "--no-display", "--log", str(log), *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -124,6 +124,24 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path, videos_dir):
     df = read_log(log)
     assert df.timestamp.notna().all() and df.frame.notna().all()
     assert killed_at - last_timestamp(df) < 1.6
+
+
+def test_kill_9_keeps_the_recording_playable(tmp_path, videos_dir):
+    """The annotated video survives a crash as the log does: what was recorded until about a second before plays."""
+    log, video = tmp_path / "k.csv", tmp_path / "k.mp4"
+    proc = start_realtime(tmp_path, videos_dir / "glasses_pout_smile.mp4", log, "--output", str(video))
+    wait_for_rows(log)
+    time.sleep(7)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    cap = cv2.VideoCapture(str(video))
+    assert cap.isOpened(), "the cut recording does not open"
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    assert fps > 0 and frames / fps >= 4.0, f"{frames} frames at {fps} fps play of about 7 s recorded"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
