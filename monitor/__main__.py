@@ -108,6 +108,8 @@ def check_options(args) -> None:
             raise UserError(f"--{name.replace('_', '-')} {value}: must be at least 1")
     if args.min_face is not None and args.min_face < 24:
         raise UserError(f"--min-face {args.min_face}: must be at least 24 (the Haar cascade's window)")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: must be at least 1")
 
 
 def run(argv: list[str]) -> int:
@@ -127,6 +129,10 @@ def run(argv: list[str]) -> int:
     source_path = Path(args.source)
     files = expand(args.source, args.recursive)
     if files is not None:  # a folder or a glob: pictures, or videos in batch
+        if not files and source_path.is_dir():
+            from monitor.photos import nothing_found
+
+            raise UserError(f"{nothing_found(source_path, args.recursive)}; pass a folder of pictures or videos as --source")
         pictures, videos, others = sort_files(files)
         if pictures and videos:
             raise UserError(
@@ -218,33 +224,41 @@ def warn_min_face(min_face: int | None, shape: tuple[int, ...], bar) -> None:
 
 def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Path | None) -> int:
     """--source is a folder or glob of videos: each in batch mode, its own log, in parallel processes or on a Dask cluster."""
-    from tqdm import tqdm
-
-    from monitor.batch import Settings, classifier_for, connect, plan, run_dask, run_local, table
+    from monitor.batch import Settings, classifier_for, connect, run_lock
     from monitor.paths import ensure_folder, same_file
 
     log_dir = args.log or Path("logs")
     if log_dir.suffix.lower() == ".csv":
         raise UserError(f"--log {log_dir}: with many videos --log names a folder (one mood log per video is written there)")
-    ensure_folder(log_dir, "--log")
     if args.output:
         if root and same_file(args.output, root):
             raise UserError(f"{args.output}: is the video folder itself; pass another --output folder")
         if args.output.suffix:
             raise UserError(f"--output {args.output}: with many videos --output names a folder (one annotated video each)")
-        ensure_folder(args.output, "--output")
-    if args.jobs is not None and args.jobs < 1:
-        raise UserError(f"--jobs {args.jobs}: must be at least 1")
     settings = Settings(str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride)
     classifier_for(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
+    client = connect(args.cluster) if args.cluster else None  # Dask and the scheduler checked before any folder is made
+    ensure_folder(log_dir, "--log")
+    if args.output:
+        ensure_folder(args.output, "--output")
+    with run_lock(log_dir):  # also checks up front that the folder can be written
+        return run_videos(args, videos, others, root, log_dir, settings, client)
+
+
+def run_videos(args, videos, others, root, log_dir: Path, settings, client) -> int:
+    """The folder-of-videos run proper, holding its log folder."""
+    from tqdm import tqdm
+
+    from monitor.batch import plan, run_dask, run_local, table
+    from monitor.words import plural
+
     jobs, done = plan(videos, root, log_dir, args.output, settings, args.redo)
     workers = args.jobs or os.cpu_count() or 1
     say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)
-    where = f"Dask cluster {args.cluster}" if args.cluster else f"{min(workers, max(len(jobs), 1))} process(es)"
-    say(f"{len(videos)} videos ({len(done)} already done, {len(jobs)} to do) on {where}; logs in {log_dir}/")
+    where = f"Dask cluster {args.cluster}" if args.cluster else plural(min(workers, max(len(jobs), 1)), "process", "processes")
+    say(f"{plural(len(videos), 'video')} ({len(done)} already done, {len(jobs)} to do) on {where}; logs in {log_dir}/")
     for other in others:
         say(f"  not a video or picture, left out: {other}")
-    client = connect(args.cluster) if args.cluster else None  # before the progress bar: a bad address is one clean line
     total = sum(j.frames for j in jobs) or None
     bar = tqdm(total=total, unit="frame", desc="videos", file=sys.stderr, mininterval=0.5, disable=args.quiet)
 
@@ -268,8 +282,12 @@ def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path]
         print(table(outcomes), file=sys.stderr)
     failed = [o for o in outcomes if o.error]
     if failed:
+        kept = [Path(o.log).name for o in failed if Path(o.log).is_file()]
+        rows = f"rows read so far are in {', '.join(kept[:3])}{' ...' if len(kept) > 3 else ''}" if kept else "no rows were written"
+        others = len(outcomes) - len(failed)
         print(
-            f"error: {len(failed)} of {len(outcomes)} videos failed (their rows so far are in *.csv.failed); the others are done",
+            f"error: {len(failed)} of {plural(len(outcomes), 'video')} failed ({rows}); "
+            + (f"the other {plural(others, 'video')} {'is' if others == 1 else 'are'} done" if others else "none is done"),
             file=sys.stderr,
         )
         return 1
@@ -291,7 +309,7 @@ def run_photos_cli(args, source: Path, classifier, output: Path | None) -> int:
         print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {output}" if output else ""), file=sys.stderr)
     if stats.pictures == 0:
         print(f"error: {nothing_found(source, args.recursive)}; pass a folder of pictures or videos as --source", file=sys.stderr)
-        return 1
+        return 2  # an input error, like the others
     return 0
 
 

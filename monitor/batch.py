@@ -9,6 +9,7 @@ unfinished ones over, so an interrupted run resumes without losing or duplicatin
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import time
@@ -235,9 +236,10 @@ def run_local(
     jobs = [dataclasses.replace(j, settings=dataclasses.replace(j.settings, threads=1)) for j in jobs]  # one core each
 
     context = mp.get_context("spawn")  # clean workers: no threads or native state inherited from this process
-    with context.Manager() as manager, ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-        progress = manager.Queue()
-        pending = {pool.submit(run_job, job, _QueueReport(progress)): job for job in jobs}
+    progress = context.Queue()  # handed to each worker as it starts (no manager process that could outlive us)
+    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_worker_start, initargs=(os.getpid(), progress))
+    try:
+        pending = {pool.submit(_run_reporting, job): job for job in jobs}
         outcomes = []
         while pending:
             finished, _ = wait(pending, timeout=0.3, return_when=FIRST_COMPLETED)
@@ -254,16 +256,95 @@ def run_local(
                     outcomes.append(VideoOutcome(job.video, job.log, error=f"worker failed: {type(err).__name__}: {err}"))
                 on_done(outcomes[-1])
         return outcomes
+    finally:  # stopped (Ctrl-C, SIGTERM) or done: no worker goes on without us
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        progress.close()
 
 
-class _QueueReport:
-    """A picklable progress reporter that forwards frame counts to the parent through a manager queue."""
+_PROGRESS = None  # in a worker process: the queue its frame counts go to
 
-    def __init__(self, q) -> None:
-        self.q = q
 
-    def __call__(self, video: str, frames: int) -> None:
-        self.q.put(frames)
+def _worker_start(parent: int, progress) -> None:
+    """In each worker process: end with the parent (even after its kill -9), and keep the progress queue."""
+    global _PROGRESS
+    _PROGRESS = progress
+    die_with_parent(parent)
+
+
+def _run_reporting(job: VideoJob) -> VideoOutcome:
+    return run_job(job, lambda _video, frames: _PROGRESS.put(frames))
+
+
+def die_with_parent(parent: int, every: float = 1.0) -> None:
+    """End this process when `parent` ends: at once on Linux (the kernel's parent-death signal), else within `every` seconds.
+
+    A killed command must not leave workers going on through the remaining videos, nor sitting
+    idle for ever, nor racing a re-run on the same files.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+# ---------------------------------------------------------------- one run per log folder
+
+LOCK_NAME = ".emotion-monitor.lock"
+
+
+@contextlib.contextmanager
+def run_lock(log_dir: Path):
+    """Hold the log folder for this run: a second run on it is refused with a line naming this one.
+
+    The lock is the operating system's (flock), so it goes with the process however it ends,
+    kill -9 included, and never needs cleaning up.
+    """
+    import socket
+    import sys
+
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    path = log_dir / LOCK_NAME
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 (held for the whole run)
+    except OSError as err:
+        raise UserError(f"--log {log_dir}: cannot write there ({err.strerror}); pass a writable folder") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another run"
+            raise UserError(f"--log {log_dir}: {holder} is working on this folder; wait for it to end or pass another --log") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"run {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')} ({' '.join(sys.argv)})")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
 
 
 def connect(address: str):

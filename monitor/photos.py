@@ -176,6 +176,8 @@ def nothing_found(folder: Path, recursive: bool) -> str:
 
 
 def summary(stats: PhotoStats) -> str:
-    lines = [f"{stats.pictures} pictures, {stats.faces} faces, {len(stats.no_face)} without a face, {len(stats.skipped)} skipped"]
+    from monitor.words import plural
+
+    lines = [f"{plural(stats.pictures, 'picture')}, {plural(stats.faces, 'face')}, {len(stats.no_face)} without a face, {len(stats.skipped)} skipped"]
     lines += [f"  skipped {name}: {reason}" for name, reason in stats.skipped]
     return "\n".join(lines)

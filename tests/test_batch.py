@@ -37,7 +37,7 @@ def test_folder_of_videos_one_log_each_and_failures_reported(recordings, tmp_pat
     logs = tmp_path / "logs"
     proc = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "1")
     assert proc.returncode == 1, proc.stderr  # something failed
-    assert sorted(p.name for p in logs.iterdir()) == ["mood-a.csv", "mood-b.csv"]
+    assert sorted(p.name for p in logs.iterdir() if not p.name.startswith(".")) == ["mood-a.csv", "mood-b.csv"]
     assert "broken.mp4: FAILED: cannot open file" in proc.stderr and "error: 1 of 3 videos failed" in proc.stderr
     assert "a.mp4: 72 frames" in proc.stderr  # the per-video lines and the table
     (recordings / "notes.txt").write_text("not a video")  # not named like a video: left out, and said so
@@ -103,7 +103,7 @@ def test_kill_9_mid_folder_then_rerun_completes_every_log_once(tmp_path, videos_
     assert list(logs.glob("*.partial")), "the kill should have caught a video midway"
     assert run_cli("monitor", "--source", str(folder), "--log", str(logs), "--jobs", "2").returncode == 0
     counts = {"mood-frown_then_smile.csv": 250, "mood-glasses_pout_smile.csv": 587, "mood-single_face.csv": 72}
-    assert sorted(p.name for p in logs.iterdir()) == sorted(counts)
+    assert sorted(p.name for p in logs.iterdir() if not p.name.startswith(".")) == sorted(counts)
     for name, n in counts.items():
         df = rows(logs / name)
         assert not df.duplicated(["frame", "face_id"]).any(), name  # nothing twice
@@ -145,3 +145,87 @@ def test_a_folder_with_pictures_and_videos_is_refused(recordings, tmp_path):
 
     cv2.imwrite(str(recordings / "photo.png"), np.zeros((100, 100), np.uint8))
     assert_one_line_error(run_cli("monitor", "--source", str(recordings)), "1 pictures and 3 videos", "separate folders")
+
+
+def children_of(pid: int) -> list[int]:
+    """Every process whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_takes_the_workers_with_it_and_a_second_run_is_refused(tmp_path, videos_dir):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for name in ("glasses_pout_smile.mp4", "posed_faces_filter.mp4", "talking_smiling.mp4"):
+        shutil.copy(videos_dir / name, folder / name)
+    logs = tmp_path / "logs"
+    cmd = [sys.executable, "-m", "monitor", "--source", str(folder), "--log", str(logs), "--jobs", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not list(logs.glob("*.partial")):  # workers under way
+            time.sleep(0.2)
+        workers = children_of(proc.pid)
+        assert len(workers) >= 2, workers
+        second = run_cli("monitor", "--source", str(folder), "--log", str(logs), "--jobs", "1")
+        assert second.returncode == 2 and f"run {proc.pid}" in second.stderr and "is working on this folder" in second.stderr
+        assert len([line for line in second.stderr.splitlines() if line.startswith("error:")]) == 1
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        end = time.time() + 10
+        while time.time() < end and any(alive(w) for w in workers):
+            time.sleep(0.2)
+        assert not any(alive(w) for w in workers), "workers outlived the killed run"
+    finally:
+        for w in children_of(proc.pid):
+            os.kill(w, signal.SIGKILL)
+    again = run_cli("monitor", "--source", str(folder), "--log", str(logs), "--jobs", "2", timeout=600)  # the lock went with the run
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_unwritable_log_folder_and_missing_dask_are_checked_up_front(recordings, tmp_path):
+    from tests.conftest import assert_one_line_error
+
+    (recordings / "broken.mp4").unlink()
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    proc = run_cli("monitor", "--source", str(recordings), "--log", str(blocked / "logs"))
+    assert_one_line_error(proc, "--log")
+    assert "a.mp4" not in proc.stderr  # no video was tried
+    proc = run_cli("monitor", "--source", str(recordings), "--log", "/proc/logs")  # a folder nobody can create, even root
+    assert_one_line_error(proc, "/proc/logs")
+    env_without_dask = {"PYTHONPATH": str(tmp_path / "nodask")}
+    (tmp_path / "nodask" / "dask").mkdir(parents=True)
+    (tmp_path / "nodask" / "dask" / "__init__.py").write_text("raise ImportError('no dask here')\n")
+    fresh = tmp_path / "never-made"
+    proc = run_cli("monitor", "--source", str(recordings), "--log", str(fresh), "--cluster", "tcp://127.0.0.1:9", env=env_without_dask)
+    assert_one_line_error(proc, "--cluster needs Dask")
+    assert not fresh.exists() and "videos (" not in proc.stderr  # nothing announced, no empty log folder left
+
+
+def test_jobs_zero_and_an_empty_folder_are_input_errors(tmp_path, videos_dir):
+    from tests.conftest import assert_one_line_error
+
+    proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--jobs", "0", "--log", str(tmp_path / "l.csv"))
+    assert_one_line_error(proc, "--jobs 0")
+    (tmp_path / "empty").mkdir()
+    proc = run_cli("monitor", "--source", str(tmp_path / "empty"), "--log", str(tmp_path / "e.csv"))
+    assert_one_line_error(proc, "empty folder")
+    assert proc.returncode == 2 and not (tmp_path / "e.csv").exists()
