@@ -79,3 +79,16 @@ def ensure_folder(folder: Path, what: str, target: Path | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{name}: cannot create the folder {folder} ({err.strerror}); pass a writable {what}") from None
+
+
+def parse_spec(spec: str) -> tuple[str, str | int]:
+    """What a --source (or a log's `source`) names: ('camera', index) for digits, ('stream', url) for scheme://, else ('file', path).
+
+    Here, not in sources.py, so that reading logs needs no OpenCV.
+    """
+    spec = str(spec).strip()
+    if spec.isdigit():
+        return "camera", int(spec)
+    if "://" in spec:
+        return "stream", spec
+    return "file", spec

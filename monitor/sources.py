@@ -19,7 +19,10 @@ import cv2
 import numpy as np
 
 from monitor.errors import UserError
-from monitor.paths import opencv_path
+from monitor.paths import (
+    opencv_path,
+    parse_spec,  # noqa: F401 (part of this module's interface)
+)
 
 
 @dataclass(frozen=True)
@@ -48,16 +51,6 @@ class Source:
 
     def release(self) -> None:
         self.capture.release()
-
-
-def parse_spec(spec: str) -> tuple[str, str | int]:
-    """('camera', index) for digits, ('stream', url) for scheme://, else ('file', path)."""
-    spec = str(spec).strip()
-    if spec.isdigit():
-        return "camera", int(spec)
-    if "://" in spec:
-        return "stream", spec
-    return "file", spec
 
 
 STREAM_TIMEOUT_S = 5.0  # opening a stream, and waiting for its next frame, give up after this long

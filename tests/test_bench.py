@@ -28,8 +28,9 @@ def test_report_bench_json():
     proc = run_cli("monitor", "bench", "--report-rows", "3000", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     r = json.loads(proc.stdout)
-    assert r["rows"] == 3000 and r["project"]["frames"] == 3000
-    assert r["project"]["peak_mb"] > 0 and r["baseline_read_all_columns"]["seconds"] > 0
+    assert r["rows"] == 3000 and r["report"]["frames"] == 3000 and r["baseline_read_csv"]["frames"] == 3000
+    assert r["report"]["peak_mb"] > 0 and r["baseline_read_csv"]["seconds"] > 0
+    assert abs(r["time_ratio"] - r["report"]["seconds"] / r["baseline_read_csv"]["seconds"]) < 1e-9
 
 
 def test_model_benchmark_prints_per_face_times():

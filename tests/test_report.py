@@ -146,7 +146,10 @@ def test_several_sources_and_sessions_in_one_log(tmp_path):
     both.write_text(a.read_text() + "".join(p.read_text().split("\n", 1)[1] for p in (b, c)))  # one appended log
     s = summarise(read_logs([both]).rows, "5s")
     assert s.frames == 150 and s.frames_with_face == 100
-    assert s.buckets.loc["cam", "no face"].tolist() == [0.0, 0.0] and s.buckets.loc["clip.mp4", "no face"].tolist() == [1.0]
+    # the camera's two sessions (frame numbers start over) are two runs
+    assert list(s.sources.index) == ["cam (run 1)", "clip.mp4", "cam (run 2)"]
+    assert s.buckets.loc["cam (run 1)", "no face"].tolist() == [0.0] and s.buckets.loc["cam (run 2)", "no face"].tolist() == [0.0]
+    assert s.buckets.loc["clip.mp4", "no face"].tolist() == [1.0]
     assert s.shares.to_dict() == {"happy": 0.5, "sad": 0.5}
     assert s.sources.loc["clip.mp4", "kind"] == "video"
 
