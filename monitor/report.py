@@ -512,7 +512,8 @@ def per_picture(rows: pd.DataFrame, faces: pd.DataFrame, sources: pd.DataFrame) 
     conf = g["confidence"].mean()
     conf.index = conf.index.astype(str)
     out["faces"] = count.reindex(out.index).fillna(0).astype(int)
-    out["labels"] = labels.reindex(out.index).fillna("(no face)")
+    found = {str(k): str(v) for k, v in labels.items()}
+    out["labels"] = [found.get(name, "(no face)") for name in out.index]
     out["mean confidence"] = conf.reindex(out.index)
     return out
 
@@ -682,7 +683,7 @@ def format_summary(s: Summary, notes: list[str]) -> str:
         lines.append(_table(b, index_fmt=lambda key: bucket_label(s, *key)))
     if len(s.faces):
         lines.append("per face:")
-        lines.append(_table(s.faces))
+        lines.append(_table(s.faces.assign(seconds=s.faces["seconds"].map(duration))))
     lines += [f"note: {n}" for n in [*s.notes, *notes]]
     return "\n".join(lines)
 

@@ -252,3 +252,117 @@ def test_three_classes_and_an_arbitrary_class_name_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "face time   happy 25.0 %, neutral 50.0 %, bored 25.0 %" in proc.stdout
     assert (tmp_path / "r" / "timeline.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_the_same_video_run_twice_into_one_log_is_two_runs(tmp_path, videos_dir):
+    import json
+
+    log = tmp_path / "twice.csv"
+    for _ in range(2):
+        proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--no-display", "--log", str(log))
+        assert proc.returncode == 0, proc.stderr
+    proc = run_cli("monitor", "report", str(log), "--json", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert [run["frames"] for run in r["runs"]] == [72, 72]
+    video = str(videos_dir / "single_face.mp4")  # the source as given
+    assert [run["run"] for run in r["runs"]] == [f"{video} (run 1)", f"{video} (run 2)"]
+    assert all(abs(run["seconds"] - 71 / 30) < 0.05 and run["source"] == video for run in r["runs"])
+    assert set(r["share"]) <= {"happy", "neutral", "sad"} and abs(sum(r["share"].values()) - 1) < 1e-3
+    text = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r")).stdout
+    import re
+
+    mood = text.split("mood per")[1].split("per face:")[0]
+    buckets = re.findall(r"\(run \d\) at \d+ s", mood)
+    assert len(buckets) == len(set(buckets)) >= 4  # each run's own seconds: no bucket label twice
+    assert "face 1" not in text.split("per face:")[1].split()[:3]  # faces are named by run
+    assert f"{video} (run 1)#1" in text and f"{video} (run 2)#1" in text
+
+
+def test_since_and_until_cut_on_the_clock_the_report_shows(tmp_path):
+    """A clip processed in 2 s spans 8 s of video: times picked from the printed span give that slice."""
+    log = tmp_path / "clip.csv"
+    rows = []
+    for i in range(80):  # 80 frames at 10 fps, logged within 2 s of processing
+        ts = (T0 + pd.Timedelta(seconds=i / 40)).isoformat(timespec="milliseconds")
+        rows.append([ts, "clip.mp4", i, i / 10, 1, 10, 10, 50, 50, "happy", 0.9, 0.9, 0.1])
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
+    logs = read_logs([log])
+    text = format_summary(summarise(logs.rows, None, logs.runs), [])
+    assert "span        2026-11-20 10:00:00 .. 2026-11-20 10:00:07 UTC+01:00, 7.9 s (videos in their own time)" in text
+    since, until = parse_time("2026-11-20T10:00:04+01:00", "--since"), parse_time("2026-11-20T10:00:05.95+01:00", "--until")
+    s = summarise(filter_rows(logs.rows, since, until), None, logs.runs)
+    assert s.frames == 20  # video seconds 4.0 .. 5.9
+
+
+def test_json_folder_of_logs_and_a_closed_pipe(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    write_log(folder / "mood-a.csv", [(10, "happy")], source="a.mp4")
+    write_log(folder / "mood-b.csv", [(5, "sad"), (5, None)], source="b.mp4", start=T0 + pd.Timedelta(minutes=1))
+    (folder / ".emotion-monitor.lock").write_text("")
+    proc = run_cli("monitor", "report", str(folder), "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert [(x["source"], x["frames"], x["face_frames"], x["faces"]) for x in r["runs"]] == [("a.mp4", 100, 100, 1), ("b.mp4", 100, 50, 1)]
+    assert r["runs"][0]["start"].startswith("2026-11-20T10:00:00.000+01:00") and r["runs"][1]["share"] == {"happy": 0.0, "sad": 1.0}
+    assert r["share"] == {"happy": round(100 / 150, 4), "sad": round(50 / 150, 4)}
+    assert (folder / "report" / "report.html").is_file()
+    out = tmp_path / "piped"
+    shell = f"{sys.executable} -m monitor report {folder / 'mood-a.csv'} --out {out} | head -1"
+    piped = subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], cwd=ROOT, capture_output=True, text=True)
+    assert piped.returncode == 0 and "Traceback" not in piped.stderr and piped.stdout.startswith("span"), piped.stderr
+    assert (out / "report.html").stat().st_size > 1000  # written before the pipe closed
+    assert_one_line_error(run_cli("monitor", "report", str(tmp_path / "piped")), "no mood log")
+
+
+def test_a_long_camera_log_reads_like_a_person_would_say_it(tmp_path):
+    log = write_log(tmp_path / "cam.csv", [(125, "happy"), (30, "sad"), (12.5, None)], source="0")
+    logs = read_logs([log])
+    s = summarise(logs.rows, "1s", logs.runs)
+    text = format_summary(s, [])
+    assert "2 min 47 s" in text and "videos in their own time" not in text and "0 (camera, 2 min 47 s, 1675 frames)" in text
+    assert [line.split()[:4] for line in text.splitlines() if line.startswith("  happy ")] == [["happy", "2", "min", "05"]]
+    assert "1550  2 min 35 s" in text  # the per-face table too
+    s = summarise(logs.rows, "1min", logs.runs)
+    widths = s.buckets["width_s"].tolist()
+    assert widths[:-1] == [60.0, 60.0] and 47 < widths[-1] < 48.5  # the last minute is only partly recorded
+    proc = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r"), "--every", "1s")
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "every one in" not in page and page.count("<thead><tr>") == page.count("<table>") == 3  # one header row a table
+    assert "2 min 47 s" in page
+
+
+def test_every_is_capped_with_a_note(tmp_path):
+    log = write_log(tmp_path / "cam.csv", [(2500, "happy")], fps=1, source="0")
+    logs = read_logs([log])
+    s = summarise(logs.rows, "1s", logs.runs)
+    assert len(s.buckets) <= 2000 and s.every == "2s"
+    assert any("--every 1s would draw 2,500 bars; used 2s" in n for n in s.notes)
+
+
+def test_photo_logs_are_shown_as_pictures(tmp_path):
+    log = tmp_path / "photos.csv"
+    rows = []
+    for i in range(6):
+        ts = (T0 + pd.Timedelta(days=i)).isoformat(timespec="milliseconds")  # file times, days apart
+        if i == 5:
+            rows.append([ts, f"p{i}.jpg", 0, 0.0] + [None] * 9)
+        else:
+            label = "happy" if i < 3 else "sad"
+            rows.append([ts, f"p{i}.jpg", 0, 0.0, 1, 1, 1, 9, 9, label, 0.9, 0.9 if label == "happy" else 0.1, 0.1 if label == "happy" else 0.9])
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
+    proc = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    assert "pictures    6, with a face 5; faces per label: happy 3, sad 2" in proc.stdout
+    assert "p5.jpg" in proc.stdout and "(no face)" in proc.stdout
+    assert "longest stretch" not in proc.stdout and "span" not in proc.stdout and "mood per" not in proc.stdout
+    assert not (tmp_path / "r" / "timeline.png").exists() and (tmp_path / "r" / "pictures.png").stat().st_size > 1000
