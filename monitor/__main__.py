@@ -129,10 +129,6 @@ def run(argv: list[str]) -> int:
     source_path = Path(args.source)
     files = expand(args.source, args.recursive)
     if files is not None:  # a folder or a glob: pictures, or videos in batch
-        if not files and source_path.is_dir():
-            from monitor.photos import nothing_found
-
-            raise UserError(f"{nothing_found(source_path, args.recursive)}; pass a folder of pictures or videos as --source")
         pictures, videos, others = sort_files(files)
         if pictures and videos:
             raise UserError(
@@ -144,6 +140,10 @@ def run(argv: list[str]) -> int:
             raise UserError(f"{args.source}: no video matches this pattern; for pictures pass their folder as --source")
     if source_path.is_dir() or (parse_spec(args.source)[0] == "file" and is_picture_file(source_path)):
         output = plan_output(source_path, args.output)
+        if files == []:  # nothing at all to read: an input error, before any log is made
+            from monitor.photos import nothing_found
+
+            raise UserError(f"{nothing_found(source_path, args.recursive)}; pass a folder of pictures or videos as --source")
         return run_photos_cli(args, source_path, load_classifier(args.model), output)
     if args.output:
         if args.output.suffix.lower() not in SUFFIXES:

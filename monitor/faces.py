@@ -118,6 +118,8 @@ class HaarDetector:
         h, w = gray.shape[:2]
         scale = self.scan_scale(gray.shape)
         small = gray
+        if min(round(w * scale), round(h * scale)) < WINDOW:  # the smallest face asked for does not fit: none can be found
+            return []
         if scale < 1.0:
             small = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         found = self._cascade.detectMultiScale(small, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors, minSize=(WINDOW, WINDOW))

@@ -110,7 +110,8 @@ class MoodLog:
         self._last_flush = time.monotonic()
         if not self._rows or self._fd is None:
             return
-        frame = pd.DataFrame(self._rows, columns=self.columns).astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
+        # object columns: Arrow-backed strings (pandas 3 with pyarrow) cannot hold a non-UTF-8 file name
+        frame = pd.DataFrame(self._rows, columns=self.columns, dtype=object).astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
         self._write(frame.to_csv(header=False, index=False, lineterminator="\n"))
         self.rows_written += len(self._rows)
         self._rows.clear()

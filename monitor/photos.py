@@ -158,12 +158,34 @@ def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | No
                 raise UserError(f"{target}: would overwrite the original; pass another --output")
             write_picture(target, image)
         if show and not folder:
-            cv2.imshow(f"{path.name} (any key closes)", image)
+            cv2.imshow(f"{path.name} (any key closes)", fit_to_screen(image))
             cv2.waitKey(0)
             cv2.destroyAllWindows()
     if bar:
         bar.close()
     return stats
+
+
+def screen_size() -> tuple[int, int]:
+    """(width, height) of the screen, or a common laptop's when it cannot be asked."""
+    try:
+        import tkinter
+
+        root = tkinter.Tk()
+        root.withdraw()
+        size = root.winfo_screenwidth(), root.winfo_screenheight()
+        root.destroy()
+        return size
+    except Exception:  # no tkinter, no display access: assume a small screen rather than overflow a real one
+        return 1366, 768
+
+
+def fit_to_screen(image: np.ndarray, screen: tuple[int, int] | None = None, margin: float = 0.9) -> np.ndarray:
+    """The picture shrunk (never enlarged) to fit 90 % of the screen, so a 12-megapixel photo opens whole."""
+    sw, sh = screen or screen_size()
+    h, w = image.shape[:2]
+    scale = min(1.0, margin * sw / w, margin * sh / h)
+    return image if scale >= 1.0 else cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def nothing_found(folder: Path, recursive: bool) -> str:

@@ -286,6 +286,12 @@ def test_min_face_larger_than_the_frame_warns(tmp_path, videos_dir):
         "--min-face", "400", "--max-frames", "3",
     )  # fmt: skip
     assert proc.returncode == 0 and "warning: --min-face 400 is larger than the frame (640x360)" in proc.stderr
+    huge = run_cli(
+        "monitor", "--source", str(videos_dir / "single_face.mp4"), "--no-display", "--log", str(tmp_path / "h.csv"),
+        "--min-face", "100000", "--max-frames", "3",
+    )  # fmt: skip
+    assert huge.returncode == 0 and "Traceback" not in huge.stderr and "warning: --min-face 100000" in huge.stderr
+    assert pd.read_csv(tmp_path / "h.csv")["face_id"].isna().all()  # every frame logged, with no face
 
 
 def test_library_noise_is_silenced_unless_verbose(tmp_path, videos_dir):

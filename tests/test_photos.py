@@ -168,3 +168,14 @@ def test_tight_face_crop_is_found_by_the_thorough_search(videos_dir):
     (found,) = search.detect(tight)
     assert search.last_step == "padded" and found.w > tight.shape[1] and found.x < 0  # the face reaches past the picture
     assert search.detect(np.full((200, 200), 128, np.uint8)) == [] and search.last_step is None
+
+
+def test_a_photo_larger_than_the_screen_is_shown_fitted():
+    from monitor.photos import fit_to_screen
+
+    big = np.zeros((3000, 4000, 3), np.uint8)
+    shown = fit_to_screen(big, screen=(1920, 1080))
+    assert shown.shape[1] <= 1920 * 0.9 and shown.shape[0] <= 1080 * 0.9
+    assert abs(shown.shape[1] / shown.shape[0] - 4000 / 3000) < 0.01  # not stretched
+    small = np.zeros((300, 400, 3), np.uint8)
+    assert fit_to_screen(small, screen=(1920, 1080)) is small  # never enlarged

@@ -123,12 +123,39 @@ def test_train_bad_inputs(tmp_path):
         run_cli("train", str(tmp_path / "one"), "--out", str(blocker / "out")), "is a file, not a folder; pass another --out"
     )
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--mixup", "-1"), "--mixup -1", "positive")
+    for option, value in [
+        ("--learning-rate", "-1"), ("--learning-rate", "nan"), ("--val-fraction", "2"), ("--test-fraction", "-0.1"),
+        ("--epochs", "0"), ("--batch-size", "0"), ("--patience", "0"), ("--size", "8"), ("--margin", "5"), ("--warmup-epochs", "-1"),
+    ]:  # fmt: skip
+        assert_one_line_error(run_cli("train", str(tmp_path / "one"), option, value, "--out", str(tmp_path / "never")), option, "must be")
+    assert not (tmp_path / "never").exists()
     errors_at = run_cli("train", "evaluate", str(tmp_path / "one"), "--errors", str(blocker / "wrong.csv"))
     assert_one_line_error(errors_at, "is a file, not a folder; pass another --errors path")  # not "choose another --out"
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--widths", "8,8,8,8,8,8"), "--widths", "at most 5")
     assert_one_line_error(run_cli("train", str(tmp_path / "one"), "--classes", "happy,angry"), "--classes", "angry", "found happy, sad")
     bad_widths = run_cli("train", str(tmp_path / "one"), "--widths", "0,8")
     assert bad_widths.returncode == 2 and "argument --widths: '0,8': give positive whole numbers" in bad_widths.stderr
+
+
+def test_work_folders_of_killed_runs_are_removed(tmp_path):
+    import os
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".model.partial-{dead.pid}"  # a run killed with -9 left this
+    stale.mkdir()
+    (stale / "model.keras").write_text("half")
+    alive = tmp_path / f".other.partial-{os.getpid()}"  # a run still going keeps its folder
+    alive.mkdir()
+    (tmp_path / "one" / "happy").mkdir(parents=True)
+    (tmp_path / "one" / "sad").mkdir()
+    for name in ("happy", "sad"):
+        (tmp_path / "one" / name / "a.jpg").write_text("not an image")
+    proc = run_cli("train", str(tmp_path / "one"), "--out", str(tmp_path / "model"))
+    assert_one_line_error(proc, "no usable picture")
+    assert not stale.exists() and alive.is_dir()
+    assert f"removed {stale}" in proc.stderr
 
 
 def test_evaluate_bad_models(trained, tmp_path):
