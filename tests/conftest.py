@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-MODEL_DIR = ROOT / "models" / "happy-sad"
+MODEL_DIR = ROOT / "models" / "happy-neutral-sad"  # the default model
 
 
 def _need(path: Path) -> Path:
@@ -29,6 +29,11 @@ def _need(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def fer_dir() -> Path:
     return _need(SHARED / "datasets" / "fer2013-happy-sad")
+
+
+@pytest.fixture(scope="session")
+def ferplus_dir() -> Path:
+    return _need(SHARED / "datasets" / "ferplus")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 
 import cv2
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -308,3 +309,25 @@ def test_library_noise_is_silenced_unless_verbose(tmp_path, videos_dir):
 def test_version():
     proc = run_cli("monitor", "--version")
     assert proc.returncode == 0 and proc.stdout.startswith("emotion-monitor 0.")
+
+
+@pytest.mark.slow
+def test_eight_class_model_through_overlay_log_and_report(tmp_path, videos_dir):
+    log, video = tmp_path / "eight.csv", tmp_path / "eight.mp4"
+    proc = run_cli(
+        "monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", "emotions", "--no-display",
+        "--log", str(log), "--output", str(video), "--max-frames", "30",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    df = pd.read_csv(log)
+    classes = ["angry", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert [c for c in df.columns if c.startswith("p_")] == [f"p_{c}" for c in classes]
+    assert np.allclose(df[[f"p_{c}" for c in classes]].sum(axis=1), 1, atol=1e-3) and set(df.label.dropna()) <= set(classes)
+    cap = cv2.VideoCapture(str(video))
+    assert cap.isOpened() and cap.read()[0]
+    cap.release()
+    report = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r"), "--json")
+    assert report.returncode == 0, report.stderr[-2000:]
+    shares = json.loads(report.stdout)["share"]
+    assert set(shares) <= set(classes) and abs(sum(shares.values()) - 1) < 1e-3
+    assert (tmp_path / "r" / "timeline.png").stat().st_size > 5000

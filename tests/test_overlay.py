@@ -73,3 +73,12 @@ def test_three_classes_and_any_class_name_get_distinct_colours():
     face = Face(Box(100, 100, 80, 80), 1, Prediction((0.1, 0.1, 0.1, 0.7), classes), Prediction((0.1, 0.1, 0.1, 0.7), classes))
     draw(img, FrameResult(Frame(img, 0, 0.0, 0.0), (face,)))
     assert (img[140, 100] == np.array(colours[3])).all()  # the box in bored's colour
+
+
+def test_eight_classes_have_colours_that_can_be_told_apart():
+    from monitor.overlay import class_colour
+
+    classes = ("angry", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    colours = [np.array(class_colour(c, classes), float) for c in classes]
+    closest = min(np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1 :])
+    assert closest > 80  # no two classes share (nearly) one colour
