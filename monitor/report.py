@@ -600,19 +600,28 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
 
 
 def per_face(faces: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Each tracked face: its frames, how long it was seen, its labels' shares and mean confidence (grouped by integer codes)."""
     if faces.empty:
         return pd.DataFrame(columns=["frames", "seconds", *labels, "mean confidence"])
-    key = face_keys(faces).to_numpy()
-    codes, names = pd.factorize(key)
+    run = faces["run"].cat.codes.to_numpy().astype(np.int64)
+    codes, keys = pd.factorize(run * (1 << 32) + faces["face_id"].to_numpy().astype(np.int64))
+    n, label_codes = len(keys), faces["label"].cat.codes.to_numpy().astype(np.int64)
     t = _ns(faces["t"])
-    g = pd.DataFrame({"k": codes, "t": t, "c": faces["confidence"].to_numpy(), "l": faces["label"].cat.codes.to_numpy()}).groupby("k")
-    out = pd.DataFrame({"frames": g.size(), "seconds": (g["t"].max() - g["t"].min()) / 1e9, "mean confidence": g["c"].mean()})
-    by_label = pd.crosstab(codes, faces["label"].cat.codes.to_numpy(), normalize="index")
+    frames = np.bincount(codes, minlength=n)
+    first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, codes, t)
+    np.maximum.at(last, codes, t)
+    k = len(faces["label"].cat.categories)
+    by_label = np.bincount(codes * k + label_codes, minlength=n * k).reshape(n, k) / frames[:, None]
+    out = pd.DataFrame({"frames": frames, "seconds": (last - first) / 1e9})
     categories = list(faces["label"].cat.categories)
     for label in labels:
-        out[label] = by_label.get(categories.index(label), 0.0)
-    out.index = names[out.index]
-    return out[["frames", "seconds", *labels, "mean confidence"]].sort_values("frames", ascending=False)
+        out[label] = by_label[:, categories.index(label)]
+    out["mean confidence"] = np.bincount(codes, weights=faces["confidence"].to_numpy(np.float64), minlength=n) / frames
+    runs = [str(c) for c in faces["run"].cat.categories]
+    several = len(np.unique(keys // (1 << 32))) > 1
+    out.index = [f"{runs[key >> 32]}#{key & 0xFFFFFFFF}" if several else str(key & 0xFFFFFFFF) for key in keys]
+    return out.sort_values("frames", ascending=False, kind="stable")
 
 
 # ---------------------------------------------------------------- text and JSON
