@@ -56,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help=f"a shipped model by name ({', '.join(shipped_models())}; default {DEFAULT_MODEL}), or a model file or folder from `python -m train`",
     )
+    p.add_argument(
+        "--classes",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        metavar="NAME,NAME,...",
+        help="let the model choose only among these of its classes, e.g. --model emotions --classes happy,neutral,sad",
+    )
     p.add_argument("--log", type=Path, help="mood log CSV to create or append to (default: logs/mood-<start time>.csv)")
     p.add_argument(
         "--output",
@@ -144,12 +150,12 @@ def run(argv: list[str]) -> int:
             from monitor.photos import nothing_found
 
             raise UserError(f"{nothing_found(source_path, args.recursive)}; pass a folder of pictures or videos as --source")
-        return run_photos_cli(args, source_path, load_classifier(args.model), output)
+        return run_photos_cli(args, source_path, load_classifier(args.model).restricted(args.classes), output)
     if args.output:
         if args.output.suffix.lower() not in SUFFIXES:
             raise UserError(f"{args.output}: not a video file name; use .mp4 or .avi for --output")
         check_output_file(args.output, [source_path] if parse_spec(args.source)[0] == "file" else [])
-    classifier = load_classifier(args.model)
+    classifier = load_classifier(args.model).restricted(args.classes)
     say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)
     source = open_source(args.source, say)
     live = source.is_live or args.realtime
@@ -235,7 +241,9 @@ def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path]
             raise UserError(f"{args.output}: is the video folder itself; pass another --output folder")
         if args.output.suffix:
             raise UserError(f"--output {args.output}: with many videos --output names a folder (one annotated video each)")
-    settings = Settings(str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride)
+    settings = Settings(
+        str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride, classes=tuple(args.classes or ())
+    )
     classifier_for(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
     client = connect(args.cluster) if args.cluster else None  # Dask and the scheduler checked before any folder is made
     ensure_folder(log_dir, "--log")

@@ -34,6 +34,7 @@ class Settings:
     min_face: int | None = None
     stride: int = 1
     threads: int | None = None  # per process: 1 when several processes share the cores
+    classes: tuple[str, ...] = ()  # the model restricted to these of its classes (--classes); () = all
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,9 @@ def classifier_for(s: Settings):
     """This process's classifier for `s`, loaded once: by a worker's first job, or by the command's model check."""
     from monitor.classifier import load_classifier
 
-    key = (s.model, s.threads)
+    key = (s.model, s.threads, s.classes)
     if key not in _CLASSIFIERS:
-        _CLASSIFIERS[key] = load_classifier(s.model, threads=s.threads)
+        _CLASSIFIERS[key] = load_classifier(s.model, threads=s.threads).restricted(list(s.classes))
     return _CLASSIFIERS[key]
 
 

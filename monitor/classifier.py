@@ -91,6 +91,25 @@ class Classifier:
         """The same model fed by another crop rule: only for measuring crop rules (normal use takes the model's own)."""
         return Classifier(self.path, {**self.metadata, "crop_rule": rule.to_dict()}, self._backend)
 
+    def restricted(self, names: list[str] | None) -> Classifier:
+        """The same model choosing only among `names` (its other classes' probability shared out by renormalising).
+
+        Lets one network serve several uses: the eight-class model as a happy / neutral / sad monitor.
+        """
+        if not names:
+            return self
+        unknown = [n for n in names if n not in self.classes]
+        if unknown or len(set(names)) < 2:
+            raise UserError(f"--classes {','.join(names)}: give at least 2 of the model's classes ({', '.join(self.classes)})")
+        keep = [i for i, c in enumerate(self.classes) if c in names]
+        backend = self._backend
+
+        def run(x: np.ndarray) -> np.ndarray:
+            p = backend(x)[:, keep]
+            return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+
+        return Classifier(self.path, {**self.metadata, "classes": [self.classes[i] for i in keep], "restricted_from": list(self.classes)}, run)
+
     def predict(self, crops: np.ndarray) -> list[Prediction]:
         return [Prediction(tuple(float(v) for v in p), self.classes) for p in self.probabilities(crops)]
 

@@ -275,6 +275,12 @@ def parser():
         help="folder of photos, one subfolder per class, one face each (default: ../shared/datasets/muxspace-photos)",
     )
     p.add_argument("--model", type=Path, help="model file or folder (default: the shipped model)")
+    p.add_argument(
+        "--classes",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        metavar="NAME,NAME,...",
+        help="score the model choosing only among these of its classes (as the monitor's --classes)",
+    )
     p.add_argument("--per-class", type=int, metavar="N", help="photos: only the first N pictures of each folder (default: all)")
     p.add_argument("--detect-every", type=int, default=4, help="as for the monitor (default 4)")
     p.add_argument("--smooth", type=int, default=5, help="as for the monitor (default 5)")
@@ -304,7 +310,7 @@ def main(argv: list[str]) -> int:
                 "no shared data beside this program (it is not run from a checkout next to ../shared); "
                 "pass --videos TRUTH.json and/or --photos DIR"
             )
-    classifier = with_margin(load_classifier(args.model), args.margin)
+    classifier = with_margin(load_classifier(args.model).restricted(args.classes), args.margin)
     peer = None if args.no_fer else fer_labeller(classifier.classes)
     say = (lambda text: print(text, file=sys.stderr)) if not args.json else (lambda text: None)
     result: dict = {"model": str(classifier.path), "crop_rule": classifier.crop_rule.to_dict(), "fer": peer is not None}

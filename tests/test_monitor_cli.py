@@ -331,3 +331,25 @@ def test_eight_class_model_through_overlay_log_and_report(tmp_path, videos_dir):
     shares = json.loads(report.stdout)["share"]
     assert set(shares) <= set(classes) and abs(sum(shares.values()) - 1) < 1e-3
     assert (tmp_path / "r" / "timeline.png").stat().st_size > 5000
+
+
+def test_a_model_restricted_to_some_of_its_classes(tmp_path, videos_dir):
+    from monitor.classifier import load_classifier
+
+    eight = load_classifier(ROOT / "models" / "emotions")
+    three = eight.restricted(["sad", "happy", "neutral"])
+    assert three.classes == ("happy", "neutral", "sad")  # the model's own order
+    crops = np.random.default_rng(0).integers(0, 255, (5, 48, 48), dtype=np.uint8)
+    full, some = eight.probabilities(crops), three.probabilities(crops)
+    np.testing.assert_allclose(some.sum(axis=1), 1, atol=1e-5)
+    idx = [eight.classes.index(c) for c in three.classes]
+    np.testing.assert_allclose(some, full[:, idx] / full[:, idx].sum(axis=1, keepdims=True), atol=1e-5)
+    log = tmp_path / "three.csv"
+    proc = run_cli(
+        "monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", "emotions", "--classes", "happy,neutral,sad",
+        "--no-display", "--log", str(log), "--max-frames", "5",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [c for c in pd.read_csv(log).columns if c.startswith("p_")] == ["p_happy", "p_neutral", "p_sad"]
+    bad = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", "emotions", "--classes", "happy,bored")
+    assert_one_line_error(bad, "--classes happy,bored", "contempt")
