@@ -175,7 +175,30 @@ def load_classifier(path: str | Path | None = None, prefer: str = ".tflite", thr
         ) from None
     if out.shape != (1, k):
         raise UserError(f"{model_path}: model gives {out.shape[-1]} outputs but metadata lists {k} classes; retrain or fix metadata.json")
-    return Classifier(model_path, meta, backend)
+    return Classifier(model_path, meta, with_class_bias(backend, meta))
+
+
+def with_class_bias(backend, meta: dict):
+    """The backend with the model's operating point applied: `class_bias` (metadata) added to the log-probabilities.
+
+    A bias of +0.5 for `sad` multiplies p(sad) by e^0.5 before renormalising: where two classes
+    are close (a resting face and a sad one), it moves the boundary without retraining. It is
+    chosen on real faces and stored with the model (`train export --class-bias`), so every user of
+    the model (monitor, evaluation) applies the same one.
+    """
+    bias = meta.get("class_bias") or {}
+    if not bias:
+        return backend
+    unknown = [c for c in bias if c not in meta["classes"]]
+    if unknown:
+        raise UserError(f"class_bias in metadata.json names {', '.join(unknown)}, not a class of the model; fix or remove it")
+    factor = np.exp(np.array([float(bias.get(c, 0.0)) for c in meta["classes"]], dtype=np.float32))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        p = backend(x) * factor
+        return p / p.sum(axis=1, keepdims=True)
+
+    return run
 
 
 def _litert_backend(path: Path, threads: int | None):

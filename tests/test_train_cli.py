@@ -462,3 +462,31 @@ def test_mirrored_strategy_and_a_missing_tf_config(tmp_path, fer_dir):
     proc = run_cli("train", str(data), "--out", str(tmp_path / "m2"), "--strategy", "multiworker", env=env)
     assert_one_line_error(proc, "--strategy multiworker needs TF_CONFIG")
     assert not (tmp_path / "m2").exists()
+
+
+def test_export_class_bias_sets_the_operating_point_everywhere(trained, tmp_path, fer_dir):
+    from monitor.classifier import load_classifier
+    from monitor.images import read_gray
+
+    root, out, _, _ = trained
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    files = sorted((fer_dir / "val" / "sad").iterdir())[:20] + sorted((fer_dir / "val" / "happy").iterdir())[:20]
+    before = load_classifier(run)
+    crops = np.stack([before.crop_rule.whole(read_gray(f)) for f in files])
+    p0 = before.probabilities(crops)
+    meta0 = json.loads((run / "metadata.json").read_text())
+    proc = run_cli("train", "export", str(run), "--class-bias", "sad=1.0", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["class_bias"] == {"sad": 1.0} and meta["export_command"].endswith("--class-bias sad=1.0")
+    for name in ("model.tflite", "model.keras"):  # both files, through the metadata
+        p1 = load_classifier(run / name).probabilities(crops)
+        expected = p0 * np.array([1.0, np.e])
+        np.testing.assert_allclose(p1, expected / expected.sum(axis=1, keepdims=True), atol=1e-4)
+    sad_recall = lambda m: m["metrics"]["val"]["per_class"]["sad"]["recall"]  # noqa: E731
+    assert sad_recall(meta) >= sad_recall(meta0)  # re-measured with the bias
+    assert_one_line_error(run_cli("train", "export", str(run), "--class-bias", "bored=1"), "--class-bias", "bored")
+    back = run_cli("train", "export", str(run), "--class-bias", "sad=0", timeout=600)
+    assert back.returncode == 0, back.stderr[-2000:]
+    assert not json.loads((run / "metadata.json").read_text()).get("class_bias")  # sad=0 removes it

@@ -193,7 +193,32 @@ def export_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path, help="output folder of a `python -m train` run (updated in place)")
     p.add_argument("--flip-average", action="store_true", help="average each face's probabilities with its mirror image's")
     p.add_argument("--calibrate", action="store_true", help="fit a temperature on val so confidence is a probability (new runs have one)")
+    p.add_argument(
+        "--class-bias",
+        type=class_bias,
+        metavar="CLASS=B,...",
+        help="the model's operating point: add B to a class's log-probability (e.g. sad=0.5 says sad sooner than neutral); "
+        "stored in metadata.json and applied wherever the model is used; CLASS=0 removes it. Choose it on real faces",
+    )
     return add_common(p)
+
+
+def class_bias(text: str) -> dict[str, float]:
+    """'sad=0.5,neutral=-0.2' -> {'sad': 0.5, 'neutral': -0.2}, for --class-bias."""
+    import math
+
+    out = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            out[name.strip()] = float("nan")
+        if not name.strip() or not math.isfinite(out[name.strip()]) or abs(out[name.strip()]) > 5:
+            raise argparse.ArgumentTypeError(f"{part!r}: give CLASS=NUMBER with a number between -5 and 5, e.g. sad=0.5")
+    if not out:
+        raise argparse.ArgumentTypeError(f"{text!r}: give CLASS=NUMBER, e.g. sad=0.5")
+    return out
 
 
 def benchmark_parser() -> argparse.ArgumentParser:
@@ -515,10 +540,11 @@ def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibr
     from monitor.classifier import load_classifier
     from train.calibrate import calibrate as fit
     from train.calibrate import plot_reliability
-    from train.evaluate import evaluate_scan, predict_split
-    from train.export import plot_confusion, save_models, write_metadata
+    from train.evaluate import predict_split
+    from train.export import save_models, write_metadata
     from train.model import with_temperature
 
+    bias = meta.pop("class_bias", None)  # the temperature is fitted to the network's own probabilities
     meta["files"] = save_models(model, out)
     write_metadata(meta, out)  # needed to load the model back for evaluation
     if calibrate and scan.splits.get("val"):
@@ -527,7 +553,18 @@ def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibr
         t = meta["calibration"]["temperature"]
         plot_reliability(val.probs, val.y_true, t, out / "reliability.png", f"val ({data_name})")
         meta["files"] = save_models(with_temperature(model, t), out)
-        write_metadata(meta, out)
+    if bias:
+        meta["class_bias"] = bias
+    return remeasure(meta, scan, out, data_name)
+
+
+def remeasure(meta: dict, scan, out: Path, data_name: str) -> dict:
+    """Write the metadata and measure the saved model with it again (after a change that is metadata only)."""
+    from monitor.classifier import load_classifier
+    from train.evaluate import evaluate_scan
+    from train.export import plot_confusion, write_metadata
+
+    write_metadata(meta, out)
     classifier = load_classifier(out, prefer=".keras")
     metrics = {split: evaluate_scan(classifier, scan, split) for split in ("val", "test") if scan.splits.get(split)}
     meta["metrics"] = metrics
@@ -547,8 +584,12 @@ def run_export(argv: list[str]) -> int:
     if not keras_path.is_file():
         raise UserError(f"{keras_path}: not found; give the output folder of a `python -m train` run")
     meta = read_metadata(keras_path)
-    if not (args.flip_average or args.calibrate):
-        raise UserError("nothing to do: pass --flip-average and/or --calibrate")
+    if not (args.flip_average or args.calibrate or args.class_bias):
+        raise UserError("nothing to do: pass --flip-average, --calibrate and/or --class-bias")
+    if args.class_bias:
+        unknown = [c for c in args.class_bias if c not in meta["classes"]]
+        if unknown:
+            raise UserError(f"--class-bias: {', '.join(unknown)} is not a class of this model ({', '.join(meta['classes'])})")
     if args.flip_average and meta.get("flip_average"):
         raise UserError(f"{args.run_dir}: the model already averages over mirrored faces")
     if args.calibrate and not args.flip_average and meta.get("calibration"):
@@ -574,18 +615,28 @@ def run_export(argv: list[str]) -> int:
         labels=meta["data"].get("labels", "votes"),
     )
     meta["metrics_before_export"] = meta.get("metrics")
-    meta["flip_average"] = bool(args.flip_average or meta.get("flip_average"))
-    calibrate = bool(args.calibrate or meta.pop("calibration", None))  # a mirrored model's confidence is fitted anew
     meta["export_command"] = "python -m train export " + shlex.join(argv)
-    model = with_flip_average(classifier) if meta["flip_average"] else classifier
-    metrics = save_and_evaluate(model, meta, scan, args.run_dir, dataset.data_name(dirs), calibrate=calibrate)
+    if args.class_bias:  # the operating point: metadata only, the network files stay as they are
+        bias = {**meta.get("class_bias", {}), **args.class_bias}
+        meta["class_bias"] = {c: b for c, b in bias.items() if b != 0}
+    calibrate = False
+    if args.flip_average or args.calibrate:
+        meta["flip_average"] = bool(args.flip_average or meta.get("flip_average"))
+        calibrate = bool(args.calibrate or meta.pop("calibration", None))  # a mirrored model's confidence is fitted anew
+        model = with_flip_average(classifier) if meta["flip_average"] else classifier
+        metrics = save_and_evaluate(model, meta, scan, args.run_dir, dataset.data_name(dirs), calibrate=calibrate)
+    else:
+        metrics = remeasure(meta, scan, args.run_dir, dataset.data_name(dirs))
     for split, m in metrics.items():
         before = meta["metrics_before_export"][split]["balanced_accuracy"] if meta["metrics_before_export"] else float("nan")
         print(f"\n{split} (balanced accuracy before: {before:.4f}):\n{format_report(m)}")
     if "calibration" in meta:
         c = meta["calibration"]
         print(f"\ncalibration: temperature {c['temperature']}, ECE on val {c['ece_before']:.4f} -> {c['ece_after']:.4f}")
-    print(f"\nwrote {args.run_dir}/: model.keras, model.tflite, metadata.json, confusion.png" + (", reliability.png" if calibrate else ""))
+    files = "model.keras, model.tflite, metadata.json, confusion.png" if args.flip_average or args.calibrate else "metadata.json, confusion.png"
+    print(f"\nwrote {args.run_dir}/: {files}" + (", reliability.png" if calibrate else ""))
+    if meta.get("class_bias"):
+        print("class bias (added to log-probabilities wherever the model is used): " + ", ".join(f"{c} {b:+g}" for c, b in meta["class_bias"].items()))
     return 0
 
 
