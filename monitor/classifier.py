@@ -78,14 +78,27 @@ class Classifier:
         self.metadata = metadata
         self.classes: tuple[str, ...] = tuple(metadata["classes"])
         self.crop_rule = CropRule(**metadata["crop_rule"])
-        self._backend = backend
+        self._backend = backend  # the network: float32 faces -> probabilities
+        self._bias = bias_factors(metadata)
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
-        """(N, size, size) uint8 crops -> (N, classes) float32 probabilities, in one call."""
+        """(N, size, size) uint8 crops -> (N, classes) float32 probabilities, in one call (the model's class bias applied)."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         x = np.asarray(crops, dtype=np.float32).reshape(len(crops), self.crop_rule.size, self.crop_rule.size, 1)
-        return self._backend(x)
+        p = self._backend(x)
+        if self._bias is not None:
+            p = p * self._bias
+            p /= p.sum(axis=1, keepdims=True)
+        return p
+
+    def with_class_bias(self, bias: dict[str, float] | None) -> Classifier:
+        """The same network at another operating point (replacing the model's own `class_bias`): for choosing one."""
+        if bias is None:
+            return self
+        meta = {**self.metadata, "class_bias": {c: b for c, b in bias.items() if b}}
+        bias_factors(meta)  # names checked
+        return Classifier(self.path, meta, self._backend)
 
     def with_crop_rule(self, rule: CropRule) -> Classifier:
         """The same model fed by another crop rule: only for measuring crop rules (normal use takes the model's own)."""
@@ -102,13 +115,15 @@ class Classifier:
         if unknown or len(set(names)) < 2:
             raise UserError(f"--classes {','.join(names)}: give at least 2 of the model's classes ({', '.join(self.classes)})")
         keep = [i for i, c in enumerate(self.classes) if c in names]
-        backend = self._backend
+        backend, bias = self._backend, self._bias
 
         def run(x: np.ndarray) -> np.ndarray:
-            p = backend(x)[:, keep]
+            p = backend(x) * (bias if bias is not None else 1.0)
+            p = p[:, keep]
             return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
 
-        return Classifier(self.path, {**self.metadata, "classes": [self.classes[i] for i in keep], "restricted_from": list(self.classes)}, run)
+        meta = {k: v for k, v in self.metadata.items() if k != "class_bias"}  # applied inside `run`
+        return Classifier(self.path, {**meta, "classes": [self.classes[i] for i in keep], "restricted_from": list(self.classes)}, run)
 
     def predict(self, crops: np.ndarray) -> list[Prediction]:
         return [Prediction(tuple(float(v) for v in p), self.classes) for p in self.probabilities(crops)]
@@ -175,11 +190,30 @@ def load_classifier(path: str | Path | None = None, prefer: str = ".tflite", thr
         ) from None
     if out.shape != (1, k):
         raise UserError(f"{model_path}: model gives {out.shape[-1]} outputs but metadata lists {k} classes; retrain or fix metadata.json")
-    return Classifier(model_path, meta, with_class_bias(backend, meta))
+    return Classifier(model_path, meta, backend)
 
 
-def with_class_bias(backend, meta: dict):
-    """The backend with the model's operating point applied: `class_bias` (metadata) added to the log-probabilities.
+def parse_class_bias(text: str) -> dict[str, float]:
+    """'sad=0.5,neutral=-0.2' -> {'sad': 0.5, 'neutral': -0.2} (ValueError with a message saying what to give)."""
+    import math
+
+    out = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, value = part.partition("=")
+        try:
+            b = float(value)
+        except ValueError:
+            b = float("nan")
+        if not name.strip() or not math.isfinite(b) or abs(b) > 5:
+            raise ValueError(f"{part!r}: give CLASS=NUMBER with a number between -5 and 5, e.g. sad=0.5")
+        out[name.strip()] = b
+    if not out:
+        raise ValueError(f"{text!r}: give CLASS=NUMBER, e.g. sad=0.5")
+    return out
+
+
+def bias_factors(meta: dict) -> np.ndarray | None:
+    """The model's operating point as factors on its probabilities: e^b per class from `class_bias` (None when there is none).
 
     A bias of +0.5 for `sad` multiplies p(sad) by e^0.5 before renormalising: where two classes
     are close (a resting face and a sad one), it moves the boundary without retraining. It is
@@ -188,17 +222,11 @@ def with_class_bias(backend, meta: dict):
     """
     bias = meta.get("class_bias") or {}
     if not bias:
-        return backend
+        return None
     unknown = [c for c in bias if c not in meta["classes"]]
     if unknown:
-        raise UserError(f"class_bias in metadata.json names {', '.join(unknown)}, not a class of the model; fix or remove it")
-    factor = np.exp(np.array([float(bias.get(c, 0.0)) for c in meta["classes"]], dtype=np.float32))
-
-    def run(x: np.ndarray) -> np.ndarray:
-        p = backend(x) * factor
-        return p / p.sum(axis=1, keepdims=True)
-
-    return run
+        raise UserError(f"class bias for {', '.join(unknown)}: not a class of the model ({', '.join(meta['classes'])})")
+    return np.exp(np.array([float(bias.get(c, 0.0)) for c in meta["classes"]], dtype=np.float32))
 
 
 def _litert_backend(path: Path, threads: int | None):

@@ -258,6 +258,17 @@ SHARED_TRUTH = ROOT.parent / "shared" / "videos" / "truth.json"
 SHARED_PHOTOS = ROOT.parent / "shared" / "datasets" / "muxspace-photos"
 
 
+def _class_bias(text: str) -> dict[str, float]:
+    import argparse
+
+    from monitor.classifier import parse_class_bias
+
+    try:
+        return parse_class_bias(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def parser():
     import argparse
 
@@ -280,6 +291,13 @@ def parser():
         type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
         metavar="NAME,NAME,...",
         help="score the model choosing only among these of its classes (as the monitor's --classes)",
+    )
+    p.add_argument(
+        "--class-bias",
+        type=_class_bias,
+        metavar="CLASS=B,...",
+        help="score the model at another operating point than its own (replaces its class bias), to choose one; "
+        "store the chosen one with `python -m train export MODEL --class-bias ...`",
     )
     p.add_argument("--per-class", type=int, metavar="N", help="photos: only the first N pictures of each folder (default: all)")
     p.add_argument("--detect-every", type=int, default=4, help="as for the monitor (default 4)")
@@ -310,10 +328,12 @@ def main(argv: list[str]) -> int:
                 "no shared data beside this program (it is not run from a checkout next to ../shared); "
                 "pass --videos TRUTH.json and/or --photos DIR"
             )
-    classifier = with_margin(load_classifier(args.model).restricted(args.classes), args.margin)
+    classifier = with_margin(load_classifier(args.model).with_class_bias(args.class_bias).restricted(args.classes), args.margin)
     peer = None if args.no_fer else fer_labeller(classifier.classes)
     say = (lambda text: print(text, file=sys.stderr)) if not args.json else (lambda text: None)
     result: dict = {"model": str(classifier.path), "crop_rule": classifier.crop_rule.to_dict(), "fer": peer is not None}
+    if classifier.metadata.get("class_bias") or args.class_bias is not None:
+        result["class_bias"] = classifier.metadata.get("class_bias", {})
     if videos:
         result["videos"] = evaluate_videos(
             videos, lambda: make_pipeline(classifier, args.smooth, args.detect_every), classifier.classes, peer, progress=say

@@ -204,21 +204,13 @@ def export_parser() -> argparse.ArgumentParser:
 
 
 def class_bias(text: str) -> dict[str, float]:
-    """'sad=0.5,neutral=-0.2' -> {'sad': 0.5, 'neutral': -0.2}, for --class-bias."""
-    import math
+    """--class-bias, parsed as the monitor parses it."""
+    from monitor.classifier import parse_class_bias
 
-    out = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        name, _, value = part.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            out[name.strip()] = float("nan")
-        if not name.strip() or not math.isfinite(out[name.strip()]) or abs(out[name.strip()]) > 5:
-            raise argparse.ArgumentTypeError(f"{part!r}: give CLASS=NUMBER with a number between -5 and 5, e.g. sad=0.5")
-    if not out:
-        raise argparse.ArgumentTypeError(f"{text!r}: give CLASS=NUMBER, e.g. sad=0.5")
-    return out
+    try:
+        return parse_class_bias(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def benchmark_parser() -> argparse.ArgumentParser:
