@@ -225,13 +225,26 @@ def test_incompatible_model(tmp_path, videos_dir):
     bad = tmp_path / "model"
     shutil.copytree(MODEL_DIR, bad)
     meta = json.loads((bad / "metadata.json").read_text())
-    meta["classes"] = ["a", "b", "c"]
+    meta["classes"] = ["a", "b", "c", "d", "e", "f", "g", "h", "i"][: len(meta["classes"]) + 1]  # one more than its outputs
     (bad / "metadata.json").write_text(json.dumps(meta))
     proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", str(bad), "--no-display")
     assert_one_line_error(proc, "metadata")
     (bad / "model.tflite").write_bytes(b"garbage")
     proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", str(bad / "model.tflite"), "--no-display")
     assert_one_line_error(proc, "model.tflite")
+
+
+def test_a_model_folder_without_its_tflite_file_says_so(tmp_path, videos_dir):
+    folder = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, folder)
+    (folder / "model.tflite").unlink()
+    proc = run_cli(
+        "monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", str(folder), "--no-display",
+        "--log", str(tmp_path / "l.csv"), "--max-frames", "2",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    notes = [line for line in proc.stderr.splitlines() if "has no model.tflite" in line]
+    assert len(notes) == 1 and "slower start, more memory" in notes[0]
 
 
 def test_log_with_other_columns_is_left_untouched(tmp_path, videos_dir):
