@@ -486,6 +486,9 @@ def test_export_class_bias_sets_the_operating_point_everywhere(trained, tmp_path
         np.testing.assert_allclose(p1, expected / expected.sum(axis=1, keepdims=True), atol=1e-4)
     sad_recall = lambda m: m["metrics"]["val"]["per_class"]["sad"]["recall"]  # noqa: E731
     assert sad_recall(meta) >= sad_recall(meta0)  # re-measured with the bias
+    trial = run_cli("train", "evaluate", str(root / "data"), "--model", str(out), "--class-bias", "sad=1.0", "--json", timeout=600)
+    assert trial.returncode == 0, trial.stderr[-2000:]  # the same operating point tried without changing the model
+    assert abs(json.loads(trial.stdout)["balanced_accuracy"] - meta["metrics"]["val"]["balanced_accuracy"]) < 1e-9
     assert_one_line_error(run_cli("train", "export", str(run), "--class-bias", "bored=1"), "--class-bias", "bored")
     back = run_cli("train", "export", str(run), "--class-bias", "sad=0", timeout=600)
     assert back.returncode == 0, back.stderr[-2000:]

@@ -175,6 +175,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
         help="score only pictures of these classes (default: all); e.g. happy,neutral,sad of FER+'s eight",
     )
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
+    p.add_argument(
+        "--class-bias",
+        type=class_bias,
+        metavar="CLASS=B,...",
+        help="measure the model at another operating point than its own (replaces its class bias; see train export --class-bias)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object with all metrics instead of a table")
     p.add_argument(
         "--errors",
@@ -662,7 +668,7 @@ def run_evaluate(argv: list[str]) -> int:
     layout, _ = dataset.detect_layout(args.data_dir, args.classes)
     if args.errors:
         check_writable(args.errors.parent, "--errors path")
-    classifier = load_classifier(args.model, prefer=".keras")
+    classifier = load_classifier(args.model, prefer=".keras").with_class_bias(args.class_bias)
     split = "all"
     if layout == "split folders":
         split = "test" if (args.data_dir / "test").is_dir() else "val" if (args.data_dir / "val").is_dir() else "train"
