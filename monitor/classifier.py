@@ -20,7 +20,7 @@ from monitor.faces import CropRule
 from monitor.quiet import native_stderr
 
 METADATA = "metadata.json"
-DEFAULT_MODEL = "happy-sad"
+DEFAULT_MODEL = "happy-neutral-sad"
 
 
 def models_dir() -> Path:
