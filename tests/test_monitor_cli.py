@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 def read_log(path):
-    return pd.read_csv(path, encoding_errors="surrogateescape")
+    # text columns as Python strings: a non-UTF-8 file name in `source` cannot be an Arrow string (pandas 3 + pyarrow)
+    return pd.read_csv(path, encoding_errors="surrogateescape", dtype={"timestamp": object, "source": object, "label": object})
 
 
 def test_batch_video_log_and_output(tmp_path, videos_dir):
