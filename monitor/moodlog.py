@@ -14,11 +14,14 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from monitor.errors import UserError
-from monitor.pipeline import FrameResult
+
+if TYPE_CHECKING:  # reading logs (the report) needs no OpenCV
+    from monitor.pipeline import FrameResult
 
 INTEGER_COLUMNS = ["frame", "face_id", "x", "y", "w", "h"]  # written as integers even in rows beside empty ones
 BASE_COLUMNS = ["timestamp", "source", "frame", "stream_time_s", "face_id", "x", "y", "w", "h", "label", "confidence"]

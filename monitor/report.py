@@ -853,7 +853,7 @@ def plot_picture_counts(s: Summary, path: Path, colours: dict[str, str]) -> None
 
 def label_colours(labels) -> dict[str, str]:
     """Matplotlib colours matching the overlay's (BGR there, RGB hex here)."""
-    from monitor.overlay import NAMED_COLOURS, PALETTE
+    from monitor.colours import NAMED_COLOURS, PALETTE
 
     out = {}
     for i, label in enumerate(labels):
