@@ -153,7 +153,7 @@ def run(argv: list[str]) -> int:
         return run_photos_cli(args, source_path, load_classifier(args.model).restricted(args.classes), output)
     if args.output:
         if args.output.suffix.lower() not in SUFFIXES:
-            raise UserError(f"{args.output}: not a video file name; use .mp4 or .avi for --output")
+            raise UserError(f"{args.output}: not a video file name; use {', '.join(SUFFIXES)} for --output")
         check_output_file(args.output, [source_path] if parse_spec(args.source)[0] == "file" else [])
     classifier = load_classifier(args.model).restricted(args.classes)
     say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)
