@@ -439,7 +439,14 @@ def train_into(args, out: Path, command: str) -> int:
         )
         started = time.time()
         steps = -(-len(train_samples) // global_batch)
-        history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
+        try:
+            history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
+        except Exception as err:  # a peer gone mid-step: TensorFlow may notice before the watcher does
+            import tensorflow as tf
+
+            if dist.name == "multiworker" and isinstance(err, tf.errors.OpError):
+                dist.lost_peer(err)
+            raise
     dist.peers_watch.set()  # the workers' shared part is over: each may now finish (and exit) on its own
     seconds = time.time() - started
     if not dist.chief:

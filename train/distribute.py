@@ -34,6 +34,11 @@ class Distribution:
     workers: int = 1
     chief: bool = True
     peers_watch: threading.Event = field(default_factory=threading.Event)  # set to stop watching the other workers
+    peers: list[str] = field(default_factory=list)  # the other workers' addresses (multi-worker runs)
+
+    def lost_peer(self, err: Exception) -> None:
+        """End this worker with one line when TensorFlow itself notices a gone peer first (a failed collective)."""
+        stop_for_lost_peer(self.peers, type(err).__name__)
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -87,9 +92,21 @@ def make(name: str) -> Distribution:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _build_from_local_batch()
-    dist = Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief)
+    dist = Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief, peers=peers)
     watch_peers(peers, dist.peers_watch)
     return dist
+
+
+def stop_for_lost_peer(peers: list[str], why: str = "") -> None:
+    """One `error:` line naming the worker(s) gone, then exit 1 at once (TensorFlow's shutdown would wait for them)."""
+    who = peers[0] if len(peers) == 1 else "one of " + ", ".join(peers)
+    print(
+        f"error: worker {who} of this multi-worker run stopped answering{f' ({why})' if why else ''}; "
+        "stopping too (restart every worker together)",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(1)
 
 
 PEER_CHECK_S = 2.0  # how often the other workers are checked
@@ -115,12 +132,7 @@ def watch_peers(peers: list[str], stop: threading.Event, every: float = PEER_CHE
                 except OSError:
                     down[peer] += 1
                 if down[peer] >= misses and not stop.is_set():
-                    print(
-                        f"error: worker {peer} of this multi-worker run stopped answering; stopping too (restart every worker together)",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    os._exit(1)
+                    stop_for_lost_peer([peer])
 
     thread = threading.Thread(target=run, name="watch-peers", daemon=True)
     thread.start()
