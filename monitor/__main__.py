@@ -38,7 +38,7 @@ examples:
 
 
 def parser() -> argparse.ArgumentParser:
-    from monitor.classifier import DEFAULT_MODEL, shipped_models
+    from monitor.classifier import DEFAULT_MODEL, parse_classes, shipped_models
 
     p = argparse.ArgumentParser(
         prog=program("monitor"),
@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--classes",
-        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        type=parse_classes,
         metavar="NAME,NAME,...",
         help="let the model choose only among these of its classes, e.g. --model emotions --classes happy,neutral,sad",
     )

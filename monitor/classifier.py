@@ -193,6 +193,11 @@ def load_classifier(path: str | Path | None = None, prefer: str = ".tflite", thr
     return Classifier(model_path, meta, backend)
 
 
+def parse_classes(text: str) -> list[str]:
+    """'happy, neutral,sad' -> ['happy', 'neutral', 'sad'], for --classes (checked against the model when it is loaded)."""
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
 def parse_class_bias(text: str) -> dict[str, float]:
     """'sad=0.5,neutral=-0.2' -> {'sad': 0.5, 'neutral': -0.2} (ValueError with a message saying what to give)."""
     import math

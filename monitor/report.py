@@ -115,15 +115,7 @@ def read_log(path: Path, first_fid: int = 0) -> tuple[pd.DataFrame, list[str], l
     return df, classes, notes
 
 
-ARROW_TYPES = {
-    "timestamp": "timestamp",
-    "source": "category",
-    "frame": "float64",
-    "stream_time_s": "float64",
-    "face_id": "float32",
-    "label": "category",
-    "confidence": "float32",
-}
+NUMBERS = {"frame": "float64", "stream_time_s": "float64", "face_id": "float32", "confidence": "float32"}  # the numeric columns' dtypes
 
 
 def _read_rows(path: Path, end: int) -> tuple[pd.DataFrame, int]:
@@ -180,9 +172,8 @@ def _read_tolerant(data: bytes) -> pd.DataFrame:
         io.BytesIO(data), usecols=NEEDED, dtype="string", on_bad_lines="skip", engine="c", encoding="utf-8", encoding_errors="replace"
     )
     df.attrs["refused"] = lines_in - len(df)
-    for col, kind in ARROW_TYPES.items():
-        if kind.startswith("float"):
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype(kind)
+    for col, kind in NUMBERS.items():
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(kind)
     df["timestamp"] = pd.to_datetime(df["timestamp"], format="ISO8601", utc=True, errors="coerce")
     return df
 

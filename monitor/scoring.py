@@ -272,6 +272,8 @@ def _class_bias(text: str) -> dict[str, float]:
 def parser():
     import argparse
 
+    from monitor.classifier import parse_classes
+
     p = argparse.ArgumentParser(
         prog=program("monitor") + " evaluate",
         description="Score the monitor on real faces: videos labelled by eye (truth.json) and folders of photos, with fer beside it.",
@@ -288,7 +290,7 @@ def parser():
     p.add_argument("--model", type=Path, help="model file or folder (default: the shipped model)")
     p.add_argument(
         "--classes",
-        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        type=parse_classes,
         metavar="NAME,NAME,...",
         help="score the model choosing only among these of its classes (as the monitor's --classes)",
     )
