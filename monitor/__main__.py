@@ -15,12 +15,13 @@ import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING
 
 from monitor import __version__, program, quiet
 from monitor.errors import UserError, run_cli
+
+if TYPE_CHECKING:  # OpenCV and numpy load with the live loop; `report` starts without them
+    import numpy as np
 
 EPILOG = """\
 other commands:
@@ -335,6 +336,8 @@ class Window:
 
     def show(self, image: np.ndarray) -> bool:
         """Show a frame; False when the user pressed q or Esc or closed the window."""
+        import cv2
+
         try:
             if self.opened and cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) < 1:
                 return False  # closed with its button since the last frame
@@ -348,6 +351,8 @@ class Window:
             raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
 
     def close(self) -> None:
+        import cv2
+
         with contextlib.suppress(cv2.error):
             cv2.destroyAllWindows()
 
@@ -389,6 +394,8 @@ class RunStats:
         if total:
             lines.append("labels: " + ", ".join(f"{k} {v / total:.0%}" for k, v in self.labels.most_common()))
         if self.latencies:
+            import numpy as np
+
             lat = np.array(self.latencies) * 1000
             lines.append(
                 f"latency capture->shown: median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms; "

@@ -202,6 +202,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fer", action="store_true", help="skip fer even when it is installed")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--report-rows", type=int, help="instead: time `monitor report` on a generated log of this many rows")
+    p.add_argument("--repeats", type=int, default=3, help="with --report-rows: runs of each side, taking turns; medians compared (default 3)")
     p.add_argument(
         "--videos",
         nargs="?",
@@ -222,7 +223,9 @@ def main(argv: list[str]) -> int:
     if args.report_rows:
         from monitor.report_bench import run as report_bench
 
-        return report_bench(args.report_rows, args.json)
+        if args.repeats < 1 or args.report_rows < 1:
+            raise UserError("--report-rows and --repeats must be at least 1")
+        return report_bench(args.report_rows, args.json, args.repeats)
     if args.videos:
         return videos_bench(args.videos, args.jobs, args.model, args.json)
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,8 @@ import pytest
 
 from monitor.errors import UserError
 from monitor.moodlog import columns_for
-from monitor.report import filter_rows, format_summary, parse_time, read_logs, summarise
+from monitor.report import format_summary
+from monitor.summary import filter_rows, parse_time, read_logs, summarise
 from tests.conftest import assert_one_line_error, run_cli
 
 CLASSES = ("happy", "sad")
