@@ -149,30 +149,26 @@ def summary_json(s: Summary) -> dict:
 # ---------------------------------------------------------------- pictures and the page
 
 MAX_TIMELINES = 8  # runs drawn as their own timeline row; more are summarised in a note
+PAGE_ORDER = ["timeline.png", "pictures.png", "faces.png", "confidence.png"]  # the pictures' order on the page
 
 
-def chart_list(s: Summary, out: Path, colours: dict[str, str]) -> tuple[list[charts.Chart], list[str]]:
-    """The pictures a summary calls for (the confidence histogram is drawn earlier, from the rows), and notes on what they leave out."""
-    found, notes = [], []
-    if len(s.timed):
-        timeline, notes = timeline_chart(s, out / "timeline.png", colours)
-        found.append(timeline)
-    if s.pictures is not None:
-        total = int(s.pictures["faces"].sum())
-        counts = {str(k): int(round(v * total)) for k, v in s.shares.items()}
-        found.append(charts.LabelCounts(out / "pictures.png", f"Labels of the faces in {plural(len(s.pictures), 'picture')}", counts, colours))
-    if len(s.faces) and len(s.timed):
-        f = s.faces.head(20)
-        found.append(
-            charts.FaceBars(
-                out / "faces.png",
-                [str(k) for k in f.index],
-                {label: f[label].to_numpy(float) for label in s.shares.index},
-                [f"{int(r.frames)} frames, {duration(r.seconds)}" for r in f[["frames", "seconds"]].itertuples()],
-                colours,
-            )
-        )
-    return found, notes
+def faces_chart(s: Summary, path: Path, colours: dict[str, str]) -> charts.FaceBars:
+    """The 20 faces seen longest: their labels' shares, frames and time seen."""
+    f = s.faces.head(20)
+    return charts.FaceBars(
+        path,
+        [str(k) for k in f.index],
+        {label: f[label].to_numpy(float) for label in s.shares.index},
+        [f"{int(r.frames)} frames, {duration(r.seconds)}" for r in f[["frames", "seconds"]].itertuples()],
+        colours,
+    )
+
+
+def counts_chart(s: Summary, path: Path, colours: dict[str, str]) -> charts.LabelCounts:
+    """Photo logs: how many faces got each label."""
+    total = int(s.pictures["faces"].sum())
+    counts = {str(k): int(round(v * total)) for k, v in s.shares.items()}
+    return charts.LabelCounts(path, f"Labels of the faces in {plural(len(s.pictures), 'picture')}", counts, colours)
 
 
 def timeline_chart(s: Summary, path: Path, colours: dict[str, str]) -> tuple[charts.Timeline, list[str]]:
@@ -279,16 +275,30 @@ def main(argv: list[str]) -> int:
         except OSError as err:
             raise UserError(f"{out}: cannot create the report folder ({err.strerror}); pass a writable --out") from None
         colours = label_colours(rows["label"].cat.categories)
+        drawn, notes = [], []  # each picture goes to the painter as soon as its numbers are known
+
+        def draw(chart: charts.Chart) -> None:
+            painter.draw([chart])
+            drawn.append(chart.path)
+
+        def draw_timeline(s: Summary) -> None:
+            if len(s.timed):
+                chart, more = timeline_chart(s, out / "timeline.png", colours)
+                draw(chart)
+                notes.extend(more)
+            if s.pictures is not None:
+                draw(counts_chart(s, out / "pictures.png", colours))
+
         confidence = sm.confidence_counts(rows)
-        if confidence:  # drawn while the rest is summarised
-            painter.draw([charts.Histogram(out / "confidence.png", sm.CONFIDENCE_EDGES, confidence, colours)])
-        summary = sm.summarise(rows, every, logs.runs)
+        if confidence:
+            draw(charts.Histogram(out / "confidence.png", sm.CONFIDENCE_EDGES, confidence, colours))
+        summary = sm.summarise(rows, every, logs.runs, on_timeline=draw_timeline)
         del rows
-        pictures, notes = chart_list(summary, out, colours)
-        painter.draw(pictures)
+        if len(summary.faces) and len(summary.timed):
+            draw(faces_chart(summary, out / "faces.png", colours))
         text = format_summary(summary, [*logs.notes, *notes])
         painter.finish()
-    images = [c.path for c in pictures] + ([out / "confidence.png"] if confidence else [])
+    images = sorted(drawn, key=lambda p: PAGE_ORDER.index(p.name))
     notes = [*logs.notes, *notes]
     write_html(summary, text, images, out / "report.html")  # the files first: a closed pipe must not cost them
     print(f"wrote {out}/: report.html, {', '.join(p.name for p in images)}", file=sys.stderr)

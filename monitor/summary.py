@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,8 +210,9 @@ def first_of_frames(fid: np.ndarray) -> np.ndarray:
 
 
 def _ns(times: pd.Series) -> np.ndarray:
-    """Nanoseconds since the epoch (UTC) of a column of times, without copying per element."""
-    return times.dt.as_unit("ns").array.asi8
+    """Nanoseconds since the epoch (UTC) of a column of times, without a copy when they are in ns already."""
+    array = times.array
+    return (array if array.unit == "ns" else array.as_unit("ns")).asi8
 
 
 def _last_newline(path: Path, size: int) -> int:
@@ -293,7 +295,8 @@ def _runs_and_times(df: pd.DataFrame, first_fid: int) -> tuple[pd.DataFrame, pd.
         shift += ts  # now the time in the run
     else:
         shift = ts
-    media_s = (shift - origin[run]) / 1e9
+    media_s = np.subtract(shift, origin[0] if len(origin) == 1 else origin[run])  # ns into the run (one temporary for one run)
+    media_s = media_s / 1e9
     rows = pd.DataFrame(
         {
             "source": df["source"],
@@ -328,6 +331,13 @@ def _changes(*columns: np.ndarray) -> np.ndarray:
         for c in columns[1:]:
             out[1:] |= c[1:] != c[:-1]
     return out
+
+
+def _nanoseconds(seconds: np.ndarray) -> np.ndarray:
+    """Seconds (float) as whole nanoseconds, with one temporary instead of three."""
+    ns = seconds * 1e9
+    np.rint(ns, out=ns)
+    return ns.astype(np.int64)
 
 
 def _segments(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -450,8 +460,14 @@ def auto_every(seconds: float, most: int = 60) -> str:
     return BUCKETS[-1]
 
 
-def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame | None = None) -> Summary:
-    """All the numbers of a report, from the rows of the logs (bucket size from the longest run when `every` is None)."""
+def summarise(
+    rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame | None = None, on_timeline: Callable[[Summary], None] | None = None
+) -> Summary:
+    """All the numbers of a report, from the rows of the logs (bucket size from the longest run when `every` is None).
+
+    `on_timeline` is called as soon as the runs and the timeline's buckets are known, before the
+    per-face numbers and stretches (empty until then): the report starts drawing meanwhile.
+    """
     if rows.empty:
         raise UserError("no log rows in the chosen time range or face; widen --since/--until or check --face")
     fid = rows["fid"].to_numpy()
@@ -459,12 +475,11 @@ def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame |
     has_face = rows["face_id"].notna().to_numpy()
     labels_code = rows["label"].cat.codes.to_numpy()
     categories = list(rows["label"].cat.categories)
-    faces = rows.loc[has_face, ["run", "face_id", "label", "t", "confidence", "media_s"]]  # one copy, of the columns needed
     counts = np.bincount(labels_code[has_face & (labels_code >= 0)], minlength=len(categories))
     labels = [c for c, n in zip(categories, counts) if n]
     total_faces = int(has_face.sum())
     shares = pd.Series({c: counts[categories.index(c)] / total_faces for c in labels}, dtype=float)
-    sources = per_run(rows, first, faces, runs, labels)
+    sources = per_run(rows, first, has_face, runs, labels)
     notes = []
     longest = sources.loc[sources["kind"] != "picture", "seconds"].max() if (sources["kind"] != "picture").any() else 0.0
     every = every or auto_every(longest)
@@ -473,37 +488,62 @@ def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame |
         coarser = next((b for b in BUCKETS if n_buckets * pd.Timedelta(every) / pd.Timedelta(b) <= MAX_BUCKETS), BUCKETS[-1])
         notes.append(f"--every {every} would draw {int(n_buckets):,} bars; used {coarser} instead (at most {MAX_BUCKETS:,})")
         every = coarser
-    timed, timed_faces, pictures = rows, faces, None
+    timed, is_timed, pictures, faces = rows, None, None, None
     if (sources["kind"] == "picture").any():  # single pictures have no time line: a table of their own
+        faces = face_rows(rows, has_face)
         pictures = per_picture(rows, faces, sources)
         is_timed = run_kinds(rows, sources) != "picture"
-        timed, timed_faces = rows[is_timed], faces[is_timed[has_face]]
+        timed = rows[is_timed]
     t = timed["t"]
-    return Summary(
+    summary = Summary(
         span=(t.min(), t.max()) if len(timed) else (rows["t"].min(), rows["t"].max()),
         frames=int(first.sum()),
         frames_with_face=int(first_of_frames(fid[has_face]).sum()),
         shares=shares,
-        stretches=longest_stretches(timed_faces, labels),
+        stretches=pd.DataFrame(),
         buckets=mood_buckets(timed, every, labels, sources),
-        faces=per_face(faces, labels),
+        faces=pd.DataFrame(),
         sources=sources,
         every=every,
         offset=rows.attrs.get("offset", datetime.UTC),
         pictures=pictures,
         notes=notes,
     )
+    if on_timeline is not None:
+        on_timeline(summary)
+    if faces is None:  # made after the buckets, so their temporaries and this copy are never held at once
+        faces = face_rows(rows, has_face)
+    summary.stretches = longest_stretches(faces if is_timed is None else faces[is_timed[has_face]], labels)
+    summary.faces = per_face(faces, labels)
+    return summary
+
+
+def face_rows(rows: pd.DataFrame, has_face: np.ndarray) -> pd.DataFrame:
+    """The rows with a face, in the columns the per-face numbers need (one copy)."""
+    return rows.loc[has_face, ["run", "face_id", "label", "t", "confidence", "media_s"]]
+
+
+def face_keys_of(faces: pd.DataFrame) -> np.ndarray:
+    """One int64 per face row naming the face: its run's code in the top bits, its face id below."""
+    key = faces["run"].cat.codes.to_numpy().astype(np.int64)
+    key <<= 32
+    key |= faces["face_id"].to_numpy().astype(np.int64)
+    return key
 
 
 def confidence_counts(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per label, how many face-frames fall in each bin of CONFIDENCE_EDGES (a label never shown is left out)."""
     has_face = rows["face_id"].notna().to_numpy()
-    codes = rows["label"].cat.codes.to_numpy()[has_face].astype(np.int64)
     categories = list(rows["label"].cat.categories)
     bins = len(CONFIDENCE_EDGES) - 1
-    k = np.clip((np.nan_to_num(rows["confidence"].to_numpy()[has_face], nan=0.0) * bins).astype(np.int64), 0, bins - 1)
+    scaled = rows["confidence"].to_numpy()[has_face] * np.float32(bins)
+    index = np.nan_to_num(scaled, nan=0.0, copy=False).astype(np.int32)
+    del scaled
+    np.clip(index, 0, bins - 1, out=index)
+    codes = rows["label"].cat.codes.to_numpy()[has_face]
     known = codes >= 0
-    counts = np.bincount(codes[known] * bins + k[known], minlength=len(categories) * bins).reshape(-1, bins)
+    index += codes.astype(np.int32) * bins
+    counts = np.bincount(index[known] if not known.all() else index, minlength=len(categories) * bins).reshape(-1, bins)
     return {label: counts[i] for i, label in enumerate(categories) if counts[i].any()}
 
 
@@ -513,7 +553,7 @@ def run_kinds(rows: pd.DataFrame, sources: pd.DataFrame) -> np.ndarray:
     return by_code[rows["run"].cat.codes.to_numpy()]
 
 
-def per_run(rows: pd.DataFrame, first: np.ndarray, faces: pd.DataFrame, runs: pd.DataFrame | None, labels: list[str]) -> pd.DataFrame:
+def per_run(rows: pd.DataFrame, first: np.ndarray, has_face: np.ndarray, runs: pd.DataFrame | None, labels: list[str]) -> pd.DataFrame:
     """Each run's source, kind, start, seconds (in its own time), frames, tracked faces, face-frames and label shares."""
     run = rows["run"].cat.codes.to_numpy()
     names = [str(c) for c in rows["run"].cat.categories]
@@ -524,12 +564,16 @@ def per_run(rows: pd.DataFrame, first: np.ndarray, faces: pd.DataFrame, runs: pd
     np.maximum.at(hi, seg_run, np.maximum.reduceat(t, starts))
     present = np.flatnonzero(hi >= lo)
     out = pd.DataFrame({"start": _utc(lo[present]), "seconds": (hi[present] - lo[present]) / 1e9}, index=pd.Index([names[i] for i in present]))
-    out["frames"] = np.bincount(run[first], minlength=len(names))[present]
-    face_run = faces["run"].cat.codes.to_numpy().astype(np.int64)
-    pairs = np.unique(_segments((face_run << 32) | faces["face_id"].to_numpy().astype(np.int64))[1])  # (run, face id) seen
+    frames = np.zeros(len(names), np.int64)
+    np.add.at(frames, seg_run, np.add.reduceat(first, starts))
+    out["frames"] = frames[present]
+    face_run = run[has_face].astype(np.int64)
+    pairs = np.unique(_segments((face_run << 32) | rows["face_id"].to_numpy()[has_face].astype(np.int64))[1])  # (run, face id) seen
     out["faces"] = np.bincount(pairs >> 32, minlength=len(names))[present]
     k = len(rows["label"].cat.categories)
-    by_label = np.bincount(face_run * k + faces["label"].cat.codes.to_numpy(), minlength=len(names) * k)
+    face_run *= k
+    face_run += rows["label"].cat.codes.to_numpy()[has_face]
+    by_label = np.bincount(face_run, minlength=len(names) * k)
     by_label = by_label.reshape(-1, k)[present]
     out["face_frames"] = by_label.sum(axis=1)
     categories = list(rows["label"].cat.categories)
@@ -577,16 +621,20 @@ def longest_stretches(faces: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """
     if faces.empty:
         return pd.DataFrame(columns=["seconds", "start", "face", "source", "at_s"])
-    face_code = faces["run"].cat.codes.to_numpy().astype(np.int64) * (1 << 32) + faces["face_id"].to_numpy().astype(np.int64)
+    face_code = face_keys_of(faces)
     t = _ns(faces["t"])
-    order = np.lexsort((t, face_code))
-    key, t = face_code[order], t[order]
-    lab = faces["label"].cat.codes.to_numpy()[order]
-    new = np.ones(len(key), bool)
-    new[1:] = (key[1:] != key[:-1]) | (lab[1:] != lab[:-1]) | (np.diff(t) > GAP_S * 1e9)
+    lab = faces["label"].cat.codes.to_numpy()
+    order = None  # one face: its rows are in time order already
+    if len(_segments(face_code)[0]) > 1:
+        order = np.lexsort((t, face_code))
+        face_code, t, lab = face_code[order], t[order], lab[order]
+    new = _changes(face_code, lab)
+    del face_code
+    new[1:] |= np.diff(t) > GAP_S * 1e9
     starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], len(key)) - 1
-    runs = pd.DataFrame({"label": lab[starts], "seconds": (t[ends] - t[starts]) / 1e9, "start": t[starts], "row": order[starts]})
+    ends = np.append(starts[1:], len(t)) - 1
+    row = starts if order is None else order[starts]
+    runs = pd.DataFrame({"label": lab[starts], "seconds": (t[ends] - t[starts]) / 1e9, "start": t[starts], "row": row})
     best = runs.loc[runs.groupby("label")["seconds"].idxmax()]
     first_rows = faces.iloc[best["row"].to_numpy()]
     categories = faces["label"].cat.categories
@@ -616,7 +664,7 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
     run = rows["run"].cat.codes.to_numpy()
     names = [str(c) for c in rows["run"].cat.categories]
     run_is_video = sources["kind"].reindex(names).eq("video").to_numpy()
-    media_ns = np.rint(rows["media_s"].to_numpy() * 1e9).astype(np.int64)
+    media_ns = _nanoseconds(rows["media_s"].to_numpy()) if run_is_video.any() else None  # a camera-only log needs none
     # each row's bucket number (from the video's start, or by the clock), the run in its top bits
     if run_is_video.all():
         key = media_ns // step
@@ -624,7 +672,8 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
         key = t // step
     else:
         key = np.where(run_is_video[run], media_ns // step, t // step)
-    key |= run.astype(np.int64) << 42
+    if len(names) > 1:
+        key |= run.astype(np.int64) << 42
     starts, seg_key = _segments(key)  # rows come in time order: a bucket is a stretch of rows, found without sorting them
     del key
     keys, seg_bucket = np.unique(seg_key, return_inverse=True)
@@ -635,16 +684,19 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
     has_face = rows["face_id"].notna().to_numpy()
     frames = np.bincount(bucket[first], minlength=n)
     with_face = np.bincount(bucket[first & has_face], minlength=n)  # a frame has face rows or one row without a face
-    # each face-row's label weighted so that a frame's faces together count as one frame
-    face_fid = fid[has_face] - fid.min()
-    weights = 1.0 / np.bincount(face_fid, minlength=1)[face_fid]
-    del face_fid
-    codes = rows["label"].cat.codes.to_numpy().astype(np.int64)[has_face]
     categories = list(rows["label"].cat.categories)
     k = len(categories)
-    codes += bucket[has_face].astype(np.int64) * k
+    codes = rows["label"].cat.codes.to_numpy()[has_face].astype(np.int64)
+    codes += bucket[has_face] * np.int64(k)
+    del bucket
+    # each face-row's label weighted so that a frame's faces together count as one frame (weights only where a frame has several)
+    face_fid = fid[has_face]
+    face_fid -= fid.min()
+    in_frame = np.bincount(face_fid, minlength=1)
+    weights = 1.0 / in_frame[face_fid] if in_frame.max(initial=0) > 1 else None
+    del face_fid, in_frame
     by_label = np.bincount(codes, weights=weights, minlength=n * k).reshape(n, k)
-    del codes, weights, bucket
+    del codes, weights
     result = pd.DataFrame({label: by_label[:, categories.index(label)] / frames for label in labels})
     result["no face"] = 1.0 - with_face / frames
     result["frames"] = frames
@@ -653,7 +705,8 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
     seg_run = seg_key >> 42
     first_seg = np.unique(seg_run, return_index=True)
     run_origin = np.zeros(len(names), np.int64)  # where a video's time 0 is on the run's clock
-    run_origin[first_seg[0]] = t[starts[first_seg[1]]] - media_ns[starts[first_seg[1]]]
+    if media_ns is not None:
+        run_origin[first_seg[0]] = t[starts[first_seg[1]]] - media_ns[starts[first_seg[1]]]
     run_end = np.full(len(names), np.iinfo(np.int64).min)
     np.maximum.at(run_end, seg_run, np.maximum.reduceat(t, starts))
     start = np.where(run_is_video[key_run], run_origin[key_run] + key_index * step, key_index * step)
@@ -669,21 +722,26 @@ def per_face(faces: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Each tracked face: its frames, how long it was seen, its labels' shares and mean confidence (grouped by integer codes)."""
     if faces.empty:
         return pd.DataFrame(columns=["frames", "seconds", *labels, "mean confidence"])
-    run = faces["run"].cat.codes.to_numpy().astype(np.int64)
-    codes, keys = pd.factorize(run * (1 << 32) + faces["face_id"].to_numpy().astype(np.int64))
-    n, label_codes = len(keys), faces["label"].cat.codes.to_numpy().astype(np.int64)
+    starts, seg_key = _segments(face_keys_of(faces))  # a face's rows come in stretches: group those, not every row
+    keys, seg_code = np.unique(seg_key, return_inverse=True)
+    seg_code = seg_code.astype(np.int32)
+    n, lengths = len(keys), np.diff(np.append(starts, len(faces)))
     t = _ns(faces["t"])
-    frames = np.bincount(codes, minlength=n)
+    frames = np.bincount(seg_code, weights=lengths, minlength=n).astype(np.int64)
     first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, codes, t)
-    np.maximum.at(last, codes, t)
+    np.minimum.at(first, seg_code, np.minimum.reduceat(t, starts))
+    np.maximum.at(last, seg_code, np.maximum.reduceat(t, starts))
     k = len(faces["label"].cat.categories)
-    by_label = np.bincount(codes * k + label_codes, minlength=n * k).reshape(n, k) / frames[:, None]
+    codes = np.repeat(seg_code * k, lengths)
+    codes += faces["label"].cat.codes.to_numpy()
+    by_label = np.bincount(codes, minlength=n * k).reshape(n, k) / frames[:, None]
+    del codes
     out = pd.DataFrame({"frames": frames, "seconds": (last - first) / 1e9})
     categories = list(faces["label"].cat.categories)
     for label in labels:
         out[label] = by_label[:, categories.index(label)]
-    out["mean confidence"] = np.bincount(codes, weights=faces["confidence"].to_numpy(np.float64), minlength=n) / frames
+    confidence = np.add.reduceat(faces["confidence"].to_numpy(np.float64), starts)
+    out["mean confidence"] = np.bincount(seg_code, weights=confidence, minlength=n) / frames
     runs = [str(c) for c in faces["run"].cat.categories]
     several = len(np.unique(keys // (1 << 32))) > 1
     out.index = [f"{runs[key >> 32]}#{key & 0xFFFFFFFF}" if several else str(key & 0xFFFFFFFF) for key in keys]
