@@ -91,17 +91,25 @@ def _margins(fig, left: float, right: float, top: float = 0.45, bottom: float = 
 
 def _text_width(texts, size: float = 10) -> float:
     """Inches a line of the longest text takes, roughly (DejaVu Sans: about 0.6 em a character)."""
-    return max((len(str(t)) for t in texts), default=0) * 0.6 * size / 72
+    return max((len(str(t)) for t in texts), default=0) * 0.55 * size / 72
 
 
 def _size(chart: Chart) -> tuple[float, float]:
     if isinstance(chart, Timeline):
         return 11, 1.2 + 2.2 * len(chart.rows)
-    if isinstance(chart, FaceBars):
-        return 9, 1.4 + 0.4 * max(1, len(chart.names))
+    if isinstance(chart, FaceBars):  # bars 6 inches wide, whatever the faces' names and the labels
+        return _faces_left(chart) + 6 + _faces_right(chart), 1.4 + 0.4 * max(1, len(chart.names))
     if isinstance(chart, LabelCounts):
         return 7, 1.2 + 0.4 * max(1, len(chart.counts))
     return 7, 3.5
+
+
+def _faces_left(c: FaceBars) -> float:
+    return 0.3 + _text_width(c.names)
+
+
+def _faces_right(c: FaceBars) -> float:
+    return 0.75 + _text_width(c.shares)
 
 
 def _rectangles(x: np.ndarray, width: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -152,7 +160,7 @@ def _faces(fig, c: FaceBars) -> None:
     ax.set_xlabel("share of the face's frames")
     ax.set_title("Per face")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars, never over one
-    _margins(fig, left=0.3 + _text_width(c.names), right=0.75 + _text_width(c.shares))
+    _margins(fig, left=_faces_left(c), right=_faces_right(c))
 
 
 def _histogram(fig, c: Histogram) -> None:

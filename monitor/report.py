@@ -12,6 +12,7 @@ import base64
 import datetime
 import html
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -274,6 +275,8 @@ def main(argv: list[str]) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise UserError(f"{out}: cannot create the report folder ({err.strerror}); pass a writable --out") from None
+        if not os.access(out, os.W_OK):
+            raise UserError(f"{out}: the report folder is not writable; pass a writable --out")
         colours = label_colours(rows["label"].cat.categories)
         drawn, notes = [], []  # each picture goes to the painter as soon as its numbers are known
 

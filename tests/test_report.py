@@ -367,3 +367,24 @@ def test_photo_logs_are_shown_as_pictures(tmp_path):
     assert "p5.jpg" in proc.stdout and "(no face)" in proc.stdout
     assert "longest stretch" not in proc.stdout and "span" not in proc.stdout and "mood per" not in proc.stdout
     assert not (tmp_path / "r" / "timeline.png").exists() and (tmp_path / "r" / "pictures.png").stat().st_size > 1000
+
+
+def test_two_faces_in_a_frame_share_it_and_keep_their_own_numbers(tmp_path):
+    """Face 1 happy for 10 s, face 2 sad beside it for the first 5 s: a frame's faces together count as one frame."""
+    rows = []
+    for frame in range(100):
+        ts = (T0 + pd.Timedelta(seconds=frame / 10)).isoformat(timespec="milliseconds")
+        rows.append([ts, "cam", frame, frame / 10, 1, 10, 10, 50, 50, "happy", 0.9, 0.9, 0.1])
+        if frame < 50:
+            rows.append([ts, "cam", frame, frame / 10, 2, 90, 10, 50, 50, "sad", 0.8, 0.2, 0.8])
+    log = tmp_path / "two.csv"
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
+    s = summarise(read_logs([log]).rows, "1min")
+    assert s.frames == 100 and s.frames_with_face == 100
+    assert s.buckets["happy"].tolist() == [0.75] and s.buckets["sad"].tolist() == [0.25] and s.buckets["no face"].tolist() == [0.0]
+    assert s.faces.loc["1", "frames"] == 100 and s.faces.loc["2", "frames"] == 50
+    assert s.faces.loc["1", "happy"] == 1.0 and s.faces.loc["2", "sad"] == 1.0
+    assert abs(s.faces.loc["2", "mean confidence"] - 0.8) < 1e-6 and abs(s.faces.loc["2", "seconds"] - 4.9) < 1e-6
+    assert s.stretches.loc["happy", "face"] == "1" and abs(s.stretches.loc["happy", "seconds"] - 9.9) < 1e-6
+    assert s.stretches.loc["sad", "face"] == "2" and abs(s.stretches.loc["sad", "seconds"] - 4.9) < 1e-6
+    assert s.sources["faces"].tolist() == [2] and s.sources["face_frames"].tolist() == [150]
