@@ -332,12 +332,14 @@ class Window:
     TITLE = "emotion monitor (q to quit)"
 
     def __init__(self) -> None:
+        import cv2  # loaded once, with the live loop: `report` starts without OpenCV
+
+        self.cv2 = cv2
         self.opened = False
 
     def show(self, image: np.ndarray) -> bool:
         """Show a frame; False when the user pressed q or Esc or closed the window."""
-        import cv2
-
+        cv2 = self.cv2
         try:
             if self.opened and cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) < 1:
                 return False  # closed with its button since the last frame
@@ -351,10 +353,8 @@ class Window:
             raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
 
     def close(self) -> None:
-        import cv2
-
-        with contextlib.suppress(cv2.error):
-            cv2.destroyAllWindows()
+        with contextlib.suppress(self.cv2.error):
+            self.cv2.destroyAllWindows()
 
 
 class RunStats:

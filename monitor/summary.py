@@ -346,6 +346,19 @@ def _segments(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, codes[starts]
 
 
+def _lengths(starts: np.ndarray, n: int) -> np.ndarray:
+    """How many rows each stretch (from `_segments`) holds, of `n` in all."""
+    return np.diff(np.append(starts, n))
+
+
+def _extent(t: np.ndarray, starts: np.ndarray, group: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the smallest and largest `t`, reduced over stretches (`group`: each stretch's group)."""
+    lo, hi = np.full(groups, np.iinfo(np.int64).max), np.full(groups, np.iinfo(np.int64).min)
+    np.minimum.at(lo, group, np.minimum.reduceat(t, starts))
+    np.maximum.at(hi, group, np.maximum.reduceat(t, starts))
+    return lo, hi
+
+
 def read_logs(paths: list[Path]) -> Logs:
     """Several logs (or folders of logs): the readable ones are combined; unreadable ones become notes (all unreadable: error)."""
     frames, run_tables, notes, class_sets, errors = [], [], [], {}, []
@@ -523,12 +536,16 @@ def face_rows(rows: pd.DataFrame, has_face: np.ndarray) -> pd.DataFrame:
     return rows.loc[has_face, ["run", "face_id", "label", "t", "confidence", "media_s"]]
 
 
-def face_keys_of(faces: pd.DataFrame) -> np.ndarray:
+def face_codes(run: np.ndarray, face_id: np.ndarray) -> np.ndarray:
     """One int64 per face row naming the face: its run's code in the top bits, its face id below."""
-    key = faces["run"].cat.codes.to_numpy().astype(np.int64)
+    key = run.astype(np.int64)
     key <<= 32
-    key |= faces["face_id"].to_numpy().astype(np.int64)
+    key |= face_id.astype(np.int64)
     return key
+
+
+def _face_codes_of(faces: pd.DataFrame) -> np.ndarray:
+    return face_codes(faces["run"].cat.codes.to_numpy(), faces["face_id"].to_numpy())
 
 
 def confidence_counts(rows: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -559,16 +576,14 @@ def per_run(rows: pd.DataFrame, first: np.ndarray, has_face: np.ndarray, runs: p
     names = [str(c) for c in rows["run"].cat.categories]
     t = _ns(rows["t"])
     starts, seg_run = _segments(run)  # rows come in stretches of one run: reduce those, not a million rows
-    lo, hi = np.full(len(names), np.iinfo(np.int64).max), np.full(len(names), np.iinfo(np.int64).min)
-    np.minimum.at(lo, seg_run, np.minimum.reduceat(t, starts))
-    np.maximum.at(hi, seg_run, np.maximum.reduceat(t, starts))
+    lo, hi = _extent(t, starts, seg_run, len(names))
     present = np.flatnonzero(hi >= lo)
     out = pd.DataFrame({"start": _utc(lo[present]), "seconds": (hi[present] - lo[present]) / 1e9}, index=pd.Index([names[i] for i in present]))
     frames = np.zeros(len(names), np.int64)
     np.add.at(frames, seg_run, np.add.reduceat(first, starts))
     out["frames"] = frames[present]
     face_run = run[has_face].astype(np.int64)
-    pairs = np.unique(_segments((face_run << 32) | rows["face_id"].to_numpy()[has_face].astype(np.int64))[1])  # (run, face id) seen
+    pairs = np.unique(_segments(face_codes(face_run, rows["face_id"].to_numpy()[has_face]))[1])  # (run, face id) seen
     out["faces"] = np.bincount(pairs >> 32, minlength=len(names))[present]
     k = len(rows["label"].cat.categories)
     face_run *= k
@@ -621,7 +636,7 @@ def longest_stretches(faces: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """
     if faces.empty:
         return pd.DataFrame(columns=["seconds", "start", "face", "source", "at_s"])
-    face_code = face_keys_of(faces)
+    face_code = _face_codes_of(faces)
     t = _ns(faces["t"])
     lab = faces["label"].cat.codes.to_numpy()
     order = None  # one face: its rows are in time order already
@@ -677,7 +692,7 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
     starts, seg_key = _segments(key)  # rows come in time order: a bucket is a stretch of rows, found without sorting them
     del key
     keys, seg_bucket = np.unique(seg_key, return_inverse=True)
-    bucket = np.repeat(seg_bucket.astype(np.int32), np.diff(np.append(starts, len(t))))
+    bucket = np.repeat(seg_bucket.astype(np.int32), _lengths(starts, len(t)))
     n = len(keys)
     fid = rows["fid"].to_numpy()
     first = first_of_frames(fid)
@@ -703,12 +718,11 @@ def mood_buckets(rows: pd.DataFrame, every: str, labels: list[str], sources: pd.
     # where each bucket starts, and how wide it is: a run's last one only as long as the recording lasted in it
     key_run, key_index = keys >> 42, keys & ((1 << 42) - 1)
     seg_run = seg_key >> 42
-    first_seg = np.unique(seg_run, return_index=True)
     run_origin = np.zeros(len(names), np.int64)  # where a video's time 0 is on the run's clock
     if media_ns is not None:
-        run_origin[first_seg[0]] = t[starts[first_seg[1]]] - media_ns[starts[first_seg[1]]]
-    run_end = np.full(len(names), np.iinfo(np.int64).min)
-    np.maximum.at(run_end, seg_run, np.maximum.reduceat(t, starts))
+        present, first_seg = np.unique(seg_run, return_index=True)
+        run_origin[present] = t[starts[first_seg]] - media_ns[starts[first_seg]]
+    run_end = _extent(t, starts, seg_run, len(names))[1]
     start = np.where(run_is_video[key_run], run_origin[key_run] + key_index * step, key_index * step)
     head = t[: 200_000][first[: 200_000]]  # one frame's time, from the first frames
     steps = np.diff(head)
@@ -722,15 +736,13 @@ def per_face(faces: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Each tracked face: its frames, how long it was seen, its labels' shares and mean confidence (grouped by integer codes)."""
     if faces.empty:
         return pd.DataFrame(columns=["frames", "seconds", *labels, "mean confidence"])
-    starts, seg_key = _segments(face_keys_of(faces))  # a face's rows come in stretches: group those, not every row
+    starts, seg_key = _segments(_face_codes_of(faces))  # a face's rows come in stretches: group those, not every row
     keys, seg_code = np.unique(seg_key, return_inverse=True)
     seg_code = seg_code.astype(np.int32)
-    n, lengths = len(keys), np.diff(np.append(starts, len(faces)))
+    n, lengths = len(keys), _lengths(starts, len(faces))
     t = _ns(faces["t"])
     frames = np.bincount(seg_code, weights=lengths, minlength=n).astype(np.int64)
-    first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, seg_code, np.minimum.reduceat(t, starts))
-    np.maximum.at(last, seg_code, np.maximum.reduceat(t, starts))
+    first, last = _extent(t, starts, seg_code, n)
     k = len(faces["label"].cat.categories)
     codes = np.repeat(seg_code * k, lengths)
     codes += faces["label"].cat.codes.to_numpy()
