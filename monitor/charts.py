@@ -1,28 +1,26 @@
-"""The report's pictures, drawn with matplotlib from plain data (numpy arrays, names, colours).
+"""The report's pictures, written as SVG from plain data (numpy arrays, names, colours).
 
-Importing matplotlib and drawing take about a second, as long as reading a ten-hour log,
-so a report starts a `Painter` first: a child process that imports matplotlib while the
-parent reads and summarises the logs, then draws what it is sent. This module imports no
-pandas and no matplotlib at the top, so the child starts light and the parent pays nothing.
+A report must cost little next to reading its log. Matplotlib's import and drawing took about
+a second for three pictures, as long as reading a ten-hour log; these few bars, steps and axes
+written as SVG take milliseconds. SVG also stays sharp at any zoom, goes into the HTML page as
+text, and opens in any browser. Each chart is a dataclass; `render` turns it into SVG text.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
-import subprocess
-import sys
-import tempfile
+import datetime
+import html
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
-DPI = 100
 NO_FACE = "no face"
+FONT = 12  # px: tick labels, axis labels and legends
+TITLE = 14
+CHAR = 0.6  # a character's width in em, roughly (DejaVu Sans, Arial): for laying out beside text
+GREY = "#808080"
 
 
 @dataclass
@@ -71,193 +69,242 @@ class LabelCounts:
 Chart = Timeline | FaceBars | Histogram | LabelCounts
 
 
-def render(chart: Chart) -> None:
-    """Draw one chart into its PNG file."""
-    from matplotlib.figure import Figure
-
+def render(chart: Chart) -> str:
+    """The chart as a standalone SVG document."""
     draw = {Timeline: _timeline, FaceBars: _faces, Histogram: _histogram, LabelCounts: _counts}[type(chart)]
-    fig = Figure(figsize=_size(chart))
-    draw(fig, chart)
-    fig.savefig(chart.path, dpi=DPI)
+    return draw(chart).svg(chart.path.stem)
 
 
-def _margins(fig, left: float, right: float, top: float = 0.45, bottom: float = 0.6, gap: float = 0.0) -> None:
-    """Fixed margins in inches (tight_layout would draw the figure once more to measure them)."""
-    w, h = fig.get_size_inches()
-    rows = max(1, len(fig.axes))
-    axes_h = (h - top - bottom - gap * (rows - 1)) / rows
-    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h, hspace=gap / axes_h)
+def write(chart: Chart) -> str:
+    """Render the chart into its file; the SVG text is returned for the HTML page."""
+    text = render(chart)
+    chart.path.write_text(text, encoding="utf-8")
+    return text
 
 
-def _text_width(texts, size: float = 10) -> float:
-    """Inches a line of the longest text takes, roughly (DejaVu Sans: about 0.6 em a character)."""
-    return max((len(str(t)) for t in texts), default=0) * 0.55 * size / 72
-
-
-def _size(chart: Chart) -> tuple[float, float]:
-    if isinstance(chart, Timeline):
-        return 11, 1.2 + 2.2 * len(chart.rows)
-    if isinstance(chart, FaceBars):  # bars 6 inches wide, whatever the faces' names and the labels
-        return _faces_left(chart) + 6 + _faces_right(chart), 1.4 + 0.4 * max(1, len(chart.names))
-    if isinstance(chart, LabelCounts):
-        return 7, 1.2 + 0.4 * max(1, len(chart.counts))
-    return 7, 3.5
-
-
-def _faces_left(c: FaceBars) -> float:
-    return 0.3 + _text_width(c.names)
-
-
-def _faces_right(c: FaceBars) -> float:
-    return 0.75 + _text_width(c.shares)
-
-
-def _rectangles(x: np.ndarray, width: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Bars as polygons for one PolyCollection: one artist for all of them, not one patch each."""
-    import numpy as np
-
-    return np.stack([np.c_[x, low], np.c_[x + width, low], np.c_[x + width, high], np.c_[x, high]], axis=1)
-
-
-def _timeline(fig, c: Timeline) -> None:
-    import numpy as np
-    from matplotlib import dates
-    from matplotlib.collections import PolyCollection
-
-    axes = fig.subplots(len(c.rows), 1, squeeze=False)[:, 0]
-    for ax, row in zip(axes, c.rows):
-        clock = np.issubdtype(row.x.dtype, np.datetime64)
-        x = dates.date2num(row.x) if clock else np.asarray(row.x, float)
-        width = row.width_s / 86_400 if clock else row.width_s  # matplotlib dates are in days
-        bottom = np.zeros(len(x))
-        for label, share in row.shares.items():
-            style = {"facecolors": "white", "edgecolors": "0.6", "hatch": "///", "linewidths": 0.5} if label == NO_FACE else {
-                "facecolors": c.colours.get(label, "0.5"), "edgecolors": "none"}
-            ax.add_collection(PolyCollection(_rectangles(x, width, bottom, bottom + share), label=label, **style))
-            bottom = bottom + share
-        if len(x):
-            ax.set_xlim(x.min(), (x + width).max())
-        if clock:
-            ax.xaxis_date()
-        ax.set_ylim(0, 1)
-        ax.set_xlabel(row.xlabel)
-        ax.set_ylabel("share of frames")
-    axes[0].set_title(c.title)
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    _margins(fig, left=0.75, right=0.75 + _text_width(c.rows[0].shares), gap=0.75)
-
-
-def _faces(fig, c: FaceBars) -> None:
-    ax = fig.subplots()
-    left = [0.0] * len(c.names)
-    for label, share in c.shares.items():
-        ax.barh(c.names, share, left=left, color=c.colours.get(label), label=label)
-        left = [a + b for a, b in zip(left, share)]
-    for i, note in enumerate(c.notes):
-        ax.text(1.01, i, note, va="center", fontsize=8)
-    ax.set_xlim(0, 1.35)
-    ax.invert_yaxis()
-    ax.set_xlabel("share of the face's frames")
-    ax.set_title("Per face")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars, never over one
-    _margins(fig, left=_faces_left(c), right=_faces_right(c))
-
-
-def _histogram(fig, c: Histogram) -> None:
-    ax = fig.subplots()
-    for label, counts in c.counts.items():
-        ax.stairs(counts, c.edges, fill=True, alpha=0.6, color=c.colours.get(label), label=label)
-    ax.set_xlabel("confidence of the shown label")
-    ax.set_ylabel("face-frames")
-    ax.set_title("Confidence")
-    ax.legend()
-    most = max((int(v.max()) for v in c.counts.values()), default=1)
-    _margins(fig, left=0.5 + _text_width([most]), right=0.25)
-
-
-def _counts(fig, c: LabelCounts) -> None:
-    ax = fig.subplots()
-    names, n = list(c.counts), list(c.counts.values())
-    ax.barh(names, n, color=[c.colours.get(label) for label in names])
-    for i, v in enumerate(n):
-        ax.text(v, i, f" {v}", va="center")
-    ax.invert_yaxis()
-    ax.set_xlabel("faces")
-    ax.set_title(c.title)
-    _margins(fig, left=0.3 + _text_width(names), right=0.6)
-
-
-# ---------------------------------------------------------------- drawing beside the reading
+# ---------------------------------------------------------------- drawing
 
 
 @dataclass
-class Painter:
-    """Draws charts in a child process started at once, so matplotlib loads while the logs are read.
+class Canvas:
+    """SVG elements in drawing order, on a page of width x height pixels."""
 
-    Use as a context manager: leaving it early (an error, Ctrl-C) ends the child. Where no
-    child can be started, the charts are drawn in this process.
+    width: float
+    height: float
+    parts: list[str] = field(default_factory=list)
+
+    def svg(self, name: str) -> str:
+        # the hatch's id carries the picture's name: several SVGs inlined in one page must not share ids
+        hatch = (
+            f'<defs><pattern id="hatch-{name}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            '<line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="1"/></pattern></defs>'
+        )
+        body = "\n".join(self.parts).replace("url(#hatch)", f"url(#hatch-{name})")
+        w, h = math.ceil(self.width), math.ceil(self.height)
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            f'font-family="DejaVu Sans, Verdana, Arial, sans-serif" font-size="{FONT}">\n'
+            f'<rect width="{w}" height="{h}" fill="white"/>{hatch}\n{body}\n</svg>\n'
+        )
+
+    def text(self, x: float, y: float, s: str, anchor: str = "start", size: float = FONT, rotate: bool = False) -> None:
+        """Text centred vertically on y."""
+        turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
+        self.parts.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" dominant-baseline="central"{turn}>'
+            f"{html.escape(str(s))}</text>"
+        )
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = "black", width: float = 1) -> None:
+        self.parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}" stroke-width="{width}"/>')
+
+    def bars(self, x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray, label: str, colour: str) -> None:
+        """Rectangles (pixel corners) as one path: a timeline of 2,000 buckets stays one element a label."""
+        keep = (x1 - x0 > 0) & (np.abs(y1 - y0) > 0)
+        d = "".join(
+            f"M{a:.1f},{b:.1f}H{c:.1f}V{e:.1f}H{a:.1f}Z" for a, b, c, e in zip(x0[keep], y0[keep], x1[keep], y1[keep])
+        )
+        if d:
+            self.parts.append(f'<path d="{d}" {_paint(label, colour)}><title>{html.escape(label)}</title></path>')
+
+    def polygon(self, xs: np.ndarray, ys: np.ndarray, colour: str, opacity: float) -> None:
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+        self.parts.append(f'<polygon points="{points}" fill="{colour}" fill-opacity="{opacity}" stroke="{colour}"/>')
+
+
+def _paint(label: str, colour: str) -> str:
+    if label == NO_FACE:  # nobody in view: hatched, so it never reads as one of the moods
+        return 'fill="url(#hatch)" stroke="#999" stroke-width="0.5"'
+    return f'fill="{colour}"'
+
+
+@dataclass
+class Box:
+    """A plot's area in pixels and the data range it shows."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    x: tuple[float, float]
+    y: tuple[float, float]
+
+    def px(self, v) -> np.ndarray:
+        lo, hi = self.x
+        return self.left + (np.asarray(v, float) - lo) / ((hi - lo) or 1) * self.width
+
+    def py(self, v) -> np.ndarray:
+        lo, hi = self.y
+        return self.top + self.height - (np.asarray(v, float) - lo) / ((hi - lo) or 1) * self.height
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+
+def text_width(texts, size: float = FONT) -> float:
+    """Pixels the longest text takes, roughly."""
+    return max((len(str(t)) for t in texts), default=0) * CHAR * size
+
+
+def nice_ticks(lo: float, hi: float, most: int = 7, whole: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) between lo and hi, and their labels.
+
+    `whole`: counts, so steps of at least 1.
     """
-
-    proc: subprocess.Popen | None = field(default=None, init=False)
-    errors: BinaryIO | None = field(default=None, init=False)  # the child's stderr: a file, which never fills up as a pipe could
-
-    def __enter__(self) -> Painter:
-        self.errors = tempfile.TemporaryFile()
-        root = str(Path(__file__).resolve().parent.parent)  # so the child imports this same package
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from monitor.charts import serve; serve()"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors, env=env,
-                start_new_session=True,  # Ctrl-C goes to the report, which ends the child
-            )
-        except OSError:
-            self.proc = None
-        return self
-
-    def draw(self, charts: list[Chart]) -> None:
-        """Start drawing these charts (in this process, where there is no child, they are drawn at once)."""
-        if self.proc is None:
-            for chart in charts:
-                render(chart)
-            return
-        with contextlib.suppress(BrokenPipeError):  # the child died: finish() says why
-            pickle.dump(charts, self.proc.stdin)
-            self.proc.stdin.flush()
-
-    def finish(self) -> None:
-        """Return once every chart sent is drawn and its file written."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(BrokenPipeError):
-            self.proc.stdin.close()
-        if self.proc.wait():
-            self.errors.seek(0)
-            said = self.errors.read().decode(errors="replace")
-            raise RuntimeError(f"drawing the report's pictures failed (exit {self.proc.returncode}):\n{said}")
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:  # left early: an error or Ctrl-C
-            self.proc.kill()
-            self.proc.wait()
-        self.errors.close()
+    if not hi > lo:
+        return np.array([lo]), [f"{lo:g}"]
+    raw = max((hi - lo) / (most - 1), 1.0 if whole else 0.0)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9) and not (whole and m == 2.5 and power < 10))
+    ticks = np.arange(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1) * step
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9) + (1 if f"{step / power:g}" == "2.5" else 0))
+    return ticks, [f"{t:,.{decimals}f}" if abs(t) >= 10_000 else f"{t:.{decimals}f}" for t in ticks]
 
 
-def serve() -> None:
-    """The child: load matplotlib at once, then draw the charts sent on stdin until it closes."""
-    import matplotlib
+TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
 
-    matplotlib.use("Agg")
-    from matplotlib import dates  # noqa: F401  (loaded now, while the parent reads)
-    from matplotlib.collections import PolyCollection  # noqa: F401
-    from matplotlib.figure import Figure  # noqa: F401
 
-    while True:  # batches of charts, each drawn as it comes, until the report closes the pipe
-        try:
-            charts = pickle.load(sys.stdin.buffer)
-        except EOFError:
-            break
-        for chart in charts:
-            render(chart)
-    sys.stdout.flush()
-    os._exit(0)  # every file is written and closed: skip the interpreter's slow teardown of matplotlib
+def time_ticks(lo: float, hi: float, most: int = 8) -> tuple[np.ndarray, list[str]]:
+    """Clock ticks at whole seconds, minutes, hours or days (values: seconds since the epoch, local clock)."""
+    span = max(hi - lo, 1e-9)
+    step = next((s for s in TIME_STEPS if span / s <= most - 1), 86400 * math.ceil(span / 86400 / (most - 1)))
+    ticks = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * float(step)
+    moments = [datetime.datetime.fromtimestamp(t, datetime.UTC) for t in ticks]
+    days = {m.date() for m in moments}
+    fmt = "%Y-%m-%d" if step >= 86400 else ("%m-%d " if len(days) > 1 else "") + ("%H:%M:%S" if step < 60 else "%H:%M")
+    return ticks, [m.strftime(fmt) for m in moments]
+
+
+def axes(c: Canvas, box: Box, xticks, yticks, xlabel: str = "", ylabel: str = "") -> None:
+    """The plot's frame, ticks outside it, tick labels and axis labels."""
+    (xs, xl), (ys, yl) = xticks, yticks
+    for v, s in zip(box.px(xs), xl):
+        c.line(v, box.bottom, v, box.bottom + 4)
+        c.text(v, box.bottom + 14, s, "middle")
+    for v, s in zip(box.py(ys), yl):
+        c.line(box.left - 4, v, box.left, v)
+        c.text(box.left - 7, v, s, "end")
+    c.parts.append(f'<rect x="{box.left:.1f}" y="{box.top:.1f}" width="{box.width:.1f}" height="{box.height:.1f}" fill="none" stroke="black"/>')
+    if xlabel:
+        c.text(box.left + box.width / 2, box.bottom + 34, xlabel, "middle")
+    if ylabel:
+        c.text(box.left - 12 - text_width(yl) - FONT / 2, box.top + box.height / 2, ylabel, "middle", rotate=True)
+
+
+def legend(c: Canvas, x: float, y: float, colours: dict[str, str], labels) -> None:
+    """Swatches and names in a framed column, its top left corner at (x, y)."""
+    labels = list(labels)
+    w, h = 34 + text_width(labels), 8 + 20 * len(labels)
+    c.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" fill="white" stroke="#ccc" rx="3"/>')
+    for i, label in enumerate(labels):
+        top = y + 8 + 20 * i
+        c.parts.append(f'<rect x="{x + 6:.1f}" y="{top + 2:.1f}" width="20" height="10" {_paint(label, colours.get(label, GREY))}/>')
+        c.text(x + 30, top + 7, label)
+
+
+def legend_width(labels) -> float:
+    return 34 + text_width(labels) + 10
+
+
+# ---------------------------------------------------------------- the four pictures
+
+
+def _timeline(t: Timeline) -> Canvas:
+    labels = list(t.rows[0].shares) if t.rows else []
+    left, right, plot_h, below, gap = 75.0, 10 + legend_width(labels), 170.0, 48.0, 22.0
+    width = 1100.0
+    c = Canvas(width, 36 + len(t.rows) * (plot_h + below) + (len(t.rows) - 1) * gap + 6)
+    c.text(width / 2, 18, t.title, "middle", size=TITLE)
+    top = 36.0
+    for row in t.rows:
+        clock = np.issubdtype(row.x.dtype, np.datetime64)
+        x = row.x.astype("datetime64[ns]").astype(np.int64) / 1e9 if clock else np.asarray(row.x, float)
+        end = x + row.width_s
+        box = Box(left, top, width - left - right, plot_h, (float(x.min()), float(end.max())) if len(x) else (0.0, 1.0), (0.0, 1.0))
+        low = np.zeros(len(x))
+        for label, share in row.shares.items():
+            c.bars(box.px(x), box.px(end), box.py(low), box.py(low + share), label, t.colours.get(label, GREY))
+            low = low + share
+        xticks = time_ticks(*box.x) if clock else nice_ticks(*box.x, most=11)
+        axes(c, box, xticks, nice_ticks(0, 1, 6), row.xlabel, "share of frames")
+        top += plot_h + below + gap
+    if t.rows:
+        legend(c, width - right + 10, 36, t.colours, labels)
+    return c
+
+
+def _faces(f: FaceBars) -> Canvas:
+    labels = list(f.shares)
+    names_w, notes_w = text_width(f.names) + 20, text_width(f.notes, 11) + 16
+    bar_w, row_h = 500.0, 28.0
+    box = Box(names_w, 36, bar_w, row_h * max(1, len(f.names)), (0.0, 1.0), (0.0, 1.0))
+    c = Canvas(names_w + bar_w + notes_w + legend_width(labels), box.bottom + 50)
+    c.text(box.left + bar_w / 2, 18, "Per face", "middle", size=TITLE)
+    tops = box.top + row_h * np.arange(len(f.names)) + 4
+    left = np.zeros(len(f.names))
+    for label, share in f.shares.items():
+        share = np.nan_to_num(np.asarray(share, float))
+        c.bars(box.px(left), box.px(left + share), tops, tops + row_h - 8, label, f.colours.get(label, GREY))
+        left = left + share
+    for top, name, note in zip(tops, f.names, f.notes):
+        c.text(box.left - 7, top + row_h / 2 - 4, name, "end")
+        c.text(box.left + bar_w + 8, top + row_h / 2 - 4, note, size=11)
+    axes(c, box, nice_ticks(0, 1, 6), (np.array([]), []), "share of the face's frames")
+    legend(c, box.left + bar_w + notes_w, box.top, f.colours, labels)
+    return c
+
+
+def _histogram(h: Histogram) -> Canvas:
+    labels = list(h.counts)
+    most = max((int(np.max(v)) for v in h.counts.values()), default=0) or 1
+    yticks = nice_ticks(0, most * 1.05, 6, whole=True)
+    left = 30 + text_width(yticks[1]) + FONT
+    box = Box(left, 36, 560, 250, (0.0, 1.0), (0.0, most * 1.05))
+    c = Canvas(left + box.width + 10 + legend_width(labels), box.bottom + 50)
+    c.text(box.left + box.width / 2, 18, "Confidence", "middle", size=TITLE)
+    edges = np.asarray(h.edges, float)
+    for label, counts in h.counts.items():  # each label's steps, filled down to zero
+        xs = np.concatenate([[edges[0]], np.repeat(edges[1:-1], 2), [edges[-1]], [edges[-1], edges[0]]])
+        ys = np.concatenate([np.repeat(np.asarray(counts, float), 2), [0, 0]])
+        c.polygon(box.px(xs), box.py(ys), h.colours.get(label, GREY), 0.6)
+    axes(c, box, nice_ticks(0, 1, 6), yticks, "confidence of the shown label", "face-frames")
+    legend(c, box.left + box.width + 10, box.top, h.colours, labels)
+    return c
+
+
+def _counts(k: LabelCounts) -> Canvas:
+    names, n = list(k.counts), np.array(list(k.counts.values()), float)
+    row_h = 28.0
+    left = 20 + text_width(names)
+    top_value = max(1.0, float(n.max(initial=0))) * 1.15  # room for the number after the longest bar
+    box = Box(left, 36, 480, row_h * max(1, len(names)), (0.0, top_value), (0.0, 1.0))
+    c = Canvas(left + box.width + 20, box.bottom + 50)
+    c.text(box.left + box.width / 2, 18, k.title, "middle", size=TITLE)
+    tops = box.top + row_h * np.arange(len(names)) + 4
+    for top, name, v in zip(tops, names, n):
+        c.bars(box.px([0.0]), box.px([v]), np.array([top]), np.array([top + row_h - 8]), name, k.colours.get(name, GREY))
+        c.text(box.left - 7, top + row_h / 2 - 4, name, "end")
+        c.text(float(box.px(v)) + 5, top + row_h / 2 - 4, f"{int(v)}")
+    axes(c, box, nice_ticks(0, top_value, 6, whole=True), (np.array([]), []), "faces")
+    return c

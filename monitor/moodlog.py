@@ -16,11 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from monitor.errors import UserError
 
-if TYPE_CHECKING:  # reading logs (the report) needs no OpenCV
+if TYPE_CHECKING:  # reading logs (the report) needs no OpenCV, and the schema alone no pandas
     from monitor.pipeline import FrameResult
 
 INTEGER_COLUMNS = ["frame", "face_id", "x", "y", "w", "h"]  # written as integers even in rows beside empty ones
@@ -110,6 +108,8 @@ class MoodLog:
             self.flush()
 
     def flush(self) -> None:
+        import pandas as pd
+
         self._last_flush = time.monotonic()
         if not self._rows or self._fd is None:
             return

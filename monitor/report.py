@@ -1,14 +1,12 @@
 """`python -m monitor report`: a summary of mood logs as text (or JSON), pictures and one HTML page.
 
-The numbers come from `monitor.summary`, the pictures from `monitor.charts`. Matplotlib's
-import and drawing cost about as much as reading a ten-hour log, so the pictures' process is
-started before anything else is imported and loads while the logs are read.
+The numbers come from `monitor.summary`, the pictures (SVG) from `monitor.charts`. Reading a
+long log with Arrow starts before pandas is imported (`monitor.logfiles`), so the two overlap.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import html
 import json
@@ -150,7 +148,7 @@ def summary_json(s: Summary) -> dict:
 # ---------------------------------------------------------------- pictures and the page
 
 MAX_TIMELINES = 8  # runs drawn as their own timeline row; more are summarised in a note
-PAGE_ORDER = ["timeline.png", "pictures.png", "faces.png", "confidence.png"]  # the pictures' order on the page
+PAGE_ORDER = ["timeline.svg", "pictures.svg", "faces.svg", "confidence.svg"]  # the pictures' order on the page
 
 
 def faces_chart(s: Summary, path: Path, colours: dict[str, str]) -> charts.FaceBars:
@@ -160,7 +158,7 @@ def faces_chart(s: Summary, path: Path, colours: dict[str, str]) -> charts.FaceB
         path,
         [str(k) for k in f.index],
         {label: f[label].to_numpy(float) for label in s.shares.index},
-        [f"{int(r.frames)} frames, {duration(r.seconds)}" for r in f[["frames", "seconds"]].itertuples()],
+        [f"{plural(int(r.frames), 'frame')}, {duration(r.seconds)}" for r in f[["frames", "seconds"]].itertuples()],
         colours,
     )
 
@@ -196,7 +194,7 @@ def timeline_chart(s: Summary, path: Path, colours: dict[str, str]) -> tuple[cha
 
 
 def label_colours(labels) -> dict[str, str]:
-    """Matplotlib colours matching the overlay's (BGR there, RGB hex here)."""
+    """Colours matching the overlay's (BGR there, RGB hex here)."""
     from monitor.colours import NAMED_COLOURS, PALETTE
 
     out = {}
@@ -218,18 +216,17 @@ def html_table(df: pd.DataFrame, index_name: str, formats: dict | None = None) -
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def write_html(s: Summary, text: str, images: list[Path], path: Path) -> None:
-    """One self-contained page (pictures embedded), so it opens offline and can be mailed."""
+def write_html(s: Summary, text: str, images: dict[str, str], path: Path) -> None:
+    """One self-contained page (the pictures' SVG inline), so it opens offline and can be mailed."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Mood report</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}pre{background:#f6f6f6;padding:1em;overflow:auto}"
         "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
-        "td:first-child{text-align:left}</style></head><body>",
+        "td:first-child{text-align:left}figure{margin:0 0 1em}figure svg{max-width:100%;height:auto}</style></head><body>",
         f"<h1>Mood report</h1><p>{html.escape(plural(len(s.sources), 'run'))}: {html.escape(describe_sources(s.sources, most=None))}</p>",
     ]
-    for img in images:
-        data = base64.b64encode(img.read_bytes()).decode()
-        parts.append(f"<p><img alt='{img.stem}' src='data:image/png;base64,{data}' style='max-width:100%'></p>")
+    for name, svg in images.items():
+        parts.append(f"<figure id='{name}'>{svg}</figure>")
     when = lambda t: clock(t, s.offset)  # noqa: E731
     runs = s.sources.drop(columns=["source"]).assign(seconds=s.sources["seconds"].map(duration), start=s.sources["start"].map(when))
     parts.append("<h2>Runs</h2>" + html_table(runs, "run"))
@@ -262,48 +259,43 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    with charts.Painter() as painter:  # first: matplotlib loads in its own process while the logs are read
-        from monitor import summary as sm
+    from monitor import logfiles  # no pandas: the logs are read while a thread imports it
 
-        every = sm.check_every(args.every)
-        since, until = sm.parse_time(args.since, "--since"), sm.parse_time(args.until, "--until")
-        logs = sm.read_logs(args.logs)
-        rows = sm.filter_rows(logs.rows, since, until, args.face)
-        first = args.logs[0].resolve()
-        out = args.out or (first / "report" if first.is_dir() else first.parent / f"{first.stem}-report")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UserError(f"{out}: cannot create the report folder ({err.strerror}); pass a writable --out") from None
-        if not os.access(out, os.W_OK):
-            raise UserError(f"{out}: the report folder is not writable; pass a writable --out")
-        colours = label_colours(rows["label"].cat.categories)
-        drawn, notes = [], []  # each picture goes to the painter as soon as its numbers are known
+    logfiles.importing("pandas")
+    read = logfiles.read_all(args.logs)
+    from monitor import summary as sm
 
-        def draw(chart: charts.Chart) -> None:
-            painter.draw([chart])
-            drawn.append(chart.path)
-
-        def draw_timeline(s: Summary) -> None:
-            if len(s.timed):
-                chart, more = timeline_chart(s, out / "timeline.png", colours)
-                draw(chart)
-                notes.extend(more)
-            if s.pictures is not None:
-                draw(counts_chart(s, out / "pictures.png", colours))
-
-        confidence = sm.confidence_counts(rows)
-        if confidence:
-            draw(charts.Histogram(out / "confidence.png", sm.CONFIDENCE_EDGES, confidence, colours))
-        summary = sm.summarise(rows, every, logs.runs, on_timeline=draw_timeline)
-        del rows
-        if len(summary.faces) and len(summary.timed):
-            draw(faces_chart(summary, out / "faces.png", colours))
-        text = format_summary(summary, [*logs.notes, *notes])
-        painter.finish()
-    images = sorted(drawn, key=lambda p: PAGE_ORDER.index(p.name))
-    notes = [*logs.notes, *notes]
+    every = sm.check_every(args.every)
+    since, until = sm.parse_time(args.since, "--since"), sm.parse_time(args.until, "--until")
+    logs = sm.combine(read)
+    del read
+    rows = sm.filter_rows(logs.rows, since, until, args.face)
+    first = args.logs[0].resolve()
+    out = args.out or (first / "report" if first.is_dir() else first.parent / f"{first.stem}-report")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{out}: cannot create the report folder ({err.strerror}); pass a writable --out") from None
+    if not os.access(out, os.W_OK):
+        raise UserError(f"{out}: the report folder is not writable; pass a writable --out")
+    colours = label_colours(rows["label"].cat.categories)
+    confidence = sm.confidence_counts(rows)
+    summary = sm.summarise(rows, every, logs.runs)
+    del rows
+    pictures, notes = [], list(logs.notes)
+    if len(summary.timed):
+        chart, more = timeline_chart(summary, out / "timeline.svg", colours)
+        pictures.append(chart)
+        notes += more
+    if summary.pictures is not None:
+        pictures.append(counts_chart(summary, out / "pictures.svg", colours))
+    if len(summary.faces) and len(summary.timed):
+        pictures.append(faces_chart(summary, out / "faces.svg", colours))
+    if confidence:
+        pictures.append(charts.Histogram(out / "confidence.svg", sm.CONFIDENCE_EDGES, confidence, colours))
+    images = {chart.path.stem: charts.write(chart) for chart in sorted(pictures, key=lambda c: PAGE_ORDER.index(c.path.name))}
+    text = format_summary(summary, notes)
     write_html(summary, text, images, out / "report.html")  # the files first: a closed pipe must not cost them
-    print(f"wrote {out}/: report.html, {', '.join(p.name for p in images)}", file=sys.stderr)
+    print(f"wrote {out}/: report.html, {', '.join(f'{name}.svg' for name in images)}", file=sys.stderr)
     print(json.dumps({**summary_json(summary), "notes": [*summary.notes, *notes]}) if args.json else text, flush=True)
     return 0

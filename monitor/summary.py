@@ -6,30 +6,27 @@ a recorded video in video time from the moment its processing began, a camera or
 wall-clock time. The `--since`/`--until` filter uses that same clock, the one the report shows.
 
 Reading is most of the cost for long sessions: only the seven needed columns are read, by
-Arrow's multi-threaded CSV reader with the types given (labels and sources as categories);
+Arrow's CSV reader with the types given (`monitor.logfiles`, labels and sources as categories);
 everything after is vectorised over integer codes.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from monitor import logfiles
 from monitor.errors import UserError
-from monitor.moodlog import BASE_COLUMNS
+from monitor.logfiles import NEEDED, RawLog
 
-NEEDED = ["timestamp", "source", "frame", "stream_time_s", "face_id", "label", "confidence"]
 GAP_S = 2.0  # a face unseen for longer than this starts a new stretch
 MAX_BUCKETS = 2000  # bars a timeline may have in all; a finer --every is coarsened, with a note
 CONFIDENCE_EDGES = np.linspace(0, 1, 41)  # the confidence histogram's bins
 BUCKETS = ["1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h", "6h", "12h", "1D"]
-OFFSET = re.compile(r"(?:([+-])(\d\d):?(\d\d)|Z)$")
 
 
 @dataclass
@@ -46,138 +43,53 @@ class Logs:
 # ---------------------------------------------------------------- reading
 
 
-def log_files(paths: list[Path]) -> list[Path]:
-    """The logs named: files as given, and for a folder (a batch run's --log) the CSV files in it."""
-    out = []
-    for p in paths:
-        if p.is_dir():
-            found = sorted(f for f in p.glob("*.csv") if not f.name.startswith("."))
-            if not found:
-                raise UserError(f"{p}: no mood log (*.csv) in this folder; pass the folder a run wrote its logs to, or the logs")
-            out += found
-        else:
-            out.append(p)
-    return out
+def read_logs(paths: list[Path]) -> Logs:
+    """Several logs (or folders of logs), read and combined (see `combine`)."""
+    return combine(logfiles.read_all(paths))
 
 
-def read_log(path: Path, first_fid: int = 0) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """One log: (rows, classes from its p_ columns, notes). UserError when nothing usable is in it.
+def frame_of(log: RawLog, first_fid: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    """One log's rows as the report uses them, and notes. UserError when nothing usable is in it.
 
-    Malformed lines (a row cut by a crash, a row glued onto it by an old append) are left out
-    and counted in a note; they never make the whole file unreadable. Frame ids start at
-    `first_fid`, so several logs' frames stay apart.
+    Frame ids start at `first_fid`, so several logs' frames stay apart. The log's Arrow table is
+    let go of column by column as it is converted, so the peak stays near one copy of the data.
     """
-    if not path.is_file():
-        raise UserError(f"{path}: log not found; pass the CSV written by `python -m monitor` (or the folder of a batch run's logs)")
-    size = path.stat().st_size
-    if size == 0:
-        raise UserError(f"{path}: empty file; it holds no log rows")
-    with path.open("rb") as f:
-        head = f.read(1 << 16)
-        f.seek(-1, 2)
-        whole = f.read(1) == b"\n"
-    try:
-        lines_at_start = head.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        lines_at_start = []
-    header = lines_at_start[0].split(",") if lines_at_start else []
-    if not header or any(not c.isprintable() for c in header):
-        raise UserError(f"{path}: not a mood log (not a readable CSV text file); pass the CSV written by `python -m monitor`")
-    missing = [c for c in NEEDED if c not in header]
-    if missing:
-        raise UserError(f"{path}: not a mood log (missing columns {', '.join(missing)}); expected the columns {', '.join(BASE_COLUMNS)}")
-    classes = [c[2:] for c in header if c.startswith("p_")]
-    if len(lines_at_start) < 2 and size <= len(head):
-        raise UserError(f"{path}: holds only its header: no rows were logged (the run saw no frame?)")
-    notes = []
-    end = size if whole else _last_newline(path, size) + 1  # a last line cut by a crash is not read at all
-    if not whole:
-        notes.append(f"{path.name}: the last line was cut off (the monitor was killed?) and was left out")
-    df, refused = _read_rows(path, end)
-    lines = len(df) + refused
-    offset = _offset_of(lines_at_start[1] if len(lines_at_start) > 1 else "")
-    # a row cut short by a crash has no label/confidence although it has a face id
-    broken = df["timestamp"].isna() | df["frame"].isna() | (df["face_id"].notna() & (df["label"].isna() | df["confidence"].isna()))
-    if broken.any() or refused:
-        notes.append(f"{path.name}: {int(broken.sum()) + refused} of {lines + (not whole)} rows malformed (cut off or damaged) were left out")
-        df = df[~broken.to_numpy()].reset_index(drop=True)
-    if df.empty:
-        raise UserError(f"{path}: no valid rows (all {lines} malformed); check that it is a mood log")
-    df, runs = _runs_and_times(df, first_fid)
-    df["log"] = pd.Categorical.from_codes(np.zeros(len(df), np.int8), [path.name])
-    df.attrs["runs"] = runs
-    df.attrs["offset"] = offset
-    return df, classes, notes
-
-
-NUMBERS = {"frame": "float64", "stream_time_s": "float64", "face_id": "float32", "confidence": "float32"}  # the numeric columns' dtypes
-
-
-def _read_rows(path: Path, end: int) -> tuple[pd.DataFrame, int]:
-    """The needed columns of the first `end` bytes, and how many lines were refused (wrong number of fields)."""
-    import pyarrow as pa
-    from pyarrow import csv
-
-    types = {
-        "timestamp": pa.timestamp("ns", tz="UTC"),
-        "source": pa.dictionary(pa.int32(), pa.string()),
-        "label": pa.dictionary(pa.int32(), pa.string()),
-        "frame": pa.float64(),
-        "stream_time_s": pa.float64(),
-        "face_id": pa.float32(),
-        "confidence": pa.float32(),
-    }
-    refused = [0]
-
-    def skip(_row) -> str:
-        refused[0] += 1
-        return "skip"
-
-    def prefix() -> bytes:
-        with path.open("rb") as f:
-            return f.read(end)
-
-    # the file by name (Arrow streams it); only a log cut by a crash is read into memory up to its last whole line
-    source = str(path) if end == path.stat().st_size else pa.py_buffer(prefix())
-    try:
-        pool = _arrow_pool(pa)
-        table = csv.read_csv(
-            source if isinstance(source, str) else pa.BufferReader(source),
-            parse_options=csv.ParseOptions(invalid_row_handler=skip),
-            convert_options=csv.ConvertOptions(include_columns=NEEDED, column_types=types, strings_can_be_null=True),
-            memory_pool=pool,
-        )
-        columns = {}
-        for name in NEEDED:  # a column at a time, each freed from the table once converted: the peak stays near the table's size
+    if log.table is not None:
+        pool, table, columns = logfiles.arrow_pool(), log.table, {}
+        log.table = None
+        for name in NEEDED:  # a column at a time, each freed from the table once converted
             column = table.column(name)
             table = table.drop_columns([name])
             columns[name] = column.to_pandas(memory_pool=pool)
             del column
         df = pd.DataFrame(columns, copy=False)
-        del columns
-    except (pa.ArrowInvalid, UnicodeDecodeError):  # a damaged value somewhere: read as text, coerce what is there
-        df = _read_tolerant(prefix())
-        refused[0] = df.attrs["refused"]
+        del columns, table
+        refused = log.refused
+    else:
+        df = _read_tolerant(log.text)
+        refused = df.attrs["refused"]
         df["timestamp"] = df["timestamp"].dt.as_unit("ns")
+        log.text = None
     for col in ("source", "label"):
         if df[col].dtype != "category":
             df[col] = df[col].astype("category")
-    return df, refused[0]
+    notes = list(log.notes)
+    lines = len(df) + refused
+    # a row cut short by a crash has no label/confidence although it has a face id
+    broken = df["timestamp"].isna() | df["frame"].isna() | (df["face_id"].notna() & (df["label"].isna() | df["confidence"].isna()))
+    if broken.any() or refused:
+        name = log.path.name
+        notes.append(f"{name}: {int(broken.sum()) + refused} of {lines + log.cut} rows malformed (cut off or damaged) were left out")
+        df = df[~broken.to_numpy()].reset_index(drop=True)
+    if df.empty:
+        raise UserError(f"{log.path}: no valid rows (all {lines} malformed); check that it is a mood log")
+    df, runs = _runs_and_times(df, first_fid)
+    df["log"] = pd.Categorical.from_codes(np.zeros(len(df), np.int8), [log.path.name])
+    df.attrs["runs"] = runs
+    return df, notes
 
 
-def _arrow_pool(pa):
-    """Arrow's memory for reading: jemalloc returning what is freed at once, so a long log's peak stays near its data.
-
-    It becomes Arrow's default too, for the reader's own buffers. Where the wheel has no
-    jemalloc (Windows), the system's allocator.
-    """
-    try:
-        pa.jemalloc_set_decay_ms(0)
-        pool = pa.jemalloc_memory_pool()
-    except NotImplementedError:  # pa.ArrowNotImplementedError is one
-        pool = pa.system_memory_pool()
-    pa.set_memory_pool(pool)
-    return pool
+NUMBERS = {"frame": "float64", "stream_time_s": "float64", "face_id": "float32", "confidence": "float32"}  # the numeric columns' dtypes
 
 
 def _read_tolerant(data: bytes) -> pd.DataFrame:
@@ -213,30 +125,6 @@ def _ns(times: pd.Series) -> np.ndarray:
     """Nanoseconds since the epoch (UTC) of a column of times, without a copy when they are in ns already."""
     array = times.array
     return (array if array.unit == "ns" else array.as_unit("ns")).asi8
-
-
-def _last_newline(path: Path, size: int) -> int:
-    """Offset of the file's last newline (-1 if none), read backwards in blocks."""
-    with path.open("rb") as f:
-        pos = size
-        while pos > 0:
-            start = max(0, pos - (1 << 16))
-            f.seek(start)
-            block = f.read(pos - start)
-            i = block.rfind(b"\n")
-            if i >= 0:
-                return start + i
-            pos = start
-    return -1
-
-
-def _offset_of(first_row: str) -> datetime.timezone:
-    """The UTC offset the log was written in (its first timestamp's), to show times as the user's clock did."""
-    m = OFFSET.search(first_row.split(",", 1)[0].strip())
-    if not m or m.group(0) == "Z":
-        return datetime.UTC
-    sign = -1 if m.group(1) == "-" else 1
-    return datetime.timezone(sign * datetime.timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
 
 
 def source_kinds(sources) -> dict[str, str]:
@@ -359,13 +247,15 @@ def _extent(t: np.ndarray, starts: np.ndarray, group: np.ndarray, groups: int) -
     return lo, hi
 
 
-def read_logs(paths: list[Path]) -> Logs:
-    """Several logs (or folders of logs): the readable ones are combined; unreadable ones become notes (all unreadable: error)."""
+def combine(read: list[RawLog | UserError]) -> Logs:
+    """Logs as read by `logfiles.read_all`: the readable ones combined; unreadable ones become notes (all unreadable: error)."""
     frames, run_tables, notes, class_sets, errors = [], [], [], {}, []
-    next_fid = 0
-    for path in log_files(list(paths)):
+    next_fid, offset = 0, None
+    for log in read:
         try:
-            df, classes, n = read_log(Path(path), next_fid)
+            if isinstance(log, UserError):
+                raise log
+            df, n = frame_of(log, next_fid)
         except UserError as err:
             errors.append(str(err))
             continue
@@ -373,13 +263,13 @@ def read_logs(paths: list[Path]) -> Logs:
         run_tables.append(df.attrs.pop("runs"))
         frames.append(df)
         notes += n
-        class_sets[Path(path).name] = classes
+        class_sets[log.path.name] = log.classes
+        offset = offset or log.offset
     if not frames:
         raise UserError(errors[0] if len(errors) == 1 else "no readable log: " + "; ".join(errors))
     notes = errors + notes
     if len({tuple(c) for c in class_sets.values()}) > 1:
         notes.append("logs come from models with different classes: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in class_sets.items()))
-    offset = frames[0].attrs["offset"]
     run_codes, runs = name_runs(frames, run_tables)
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     rows["run"] = pd.Categorical.from_codes(run_codes, categories=list(runs.index))
@@ -473,14 +363,8 @@ def auto_every(seconds: float, most: int = 60) -> str:
     return BUCKETS[-1]
 
 
-def summarise(
-    rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame | None = None, on_timeline: Callable[[Summary], None] | None = None
-) -> Summary:
-    """All the numbers of a report, from the rows of the logs (bucket size from the longest run when `every` is None).
-
-    `on_timeline` is called as soon as the runs and the timeline's buckets are known, before the
-    per-face numbers and stretches (empty until then): the report starts drawing meanwhile.
-    """
+def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame | None = None) -> Summary:
+    """All the numbers of a report, from the rows of the logs (bucket size from the longest run when `every` is None)."""
     if rows.empty:
         raise UserError("no log rows in the chosen time range or face; widen --since/--until or check --face")
     fid = rows["fid"].to_numpy()
@@ -522,8 +406,6 @@ def summarise(
         pictures=pictures,
         notes=notes,
     )
-    if on_timeline is not None:
-        on_timeline(summary)
     if faces is None:  # made after the buckets, so their temporaries and this copy are never held at once
         faces = face_rows(rows, has_face)
     summary.stretches = longest_stretches(faces if is_timed is None else faces[is_timed[has_face]], labels)

@@ -128,10 +128,10 @@ def test_report_on_a_log_written_by_the_monitor(tmp_path, videos_dir):
     out = tmp_path / "report"
     proc = run_cli("monitor", "report", str(log), "--out", str(out), "--every", "1s")
     assert proc.returncode == 0, proc.stderr
-    for name in ("timeline.png", "faces.png", "confidence.png", "report.html"):
+    for name in ("timeline.svg", "faces.svg", "confidence.svg", "report.html"):
         assert (out / name).stat().st_size > 1000, name
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3  # self-contained, opens offline
+    assert html.count("<svg ") == 3  # the pictures inline: self-contained, opens offline
     df = pd.read_csv(log)
     frames, with_face = df.frame.nunique(), df.dropna(subset=["face_id"]).frame.nunique()
     assert f"frames      {frames}, with a face {with_face}" in proc.stdout
@@ -252,7 +252,7 @@ def test_three_classes_and_an_arbitrary_class_name_end_to_end(tmp_path):
     proc = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r"))
     assert proc.returncode == 0, proc.stderr
     assert "face time   happy 25.0 %, neutral 50.0 %, bored 25.0 %" in proc.stdout
-    assert (tmp_path / "r" / "timeline.png").stat().st_size > 5000
+    assert (tmp_path / "r" / "timeline.svg").read_text().count("<title>bored</title>") == 1  # the fourth class is drawn too
 
 
 @pytest.mark.slow
@@ -366,7 +366,7 @@ def test_photo_logs_are_shown_as_pictures(tmp_path):
     assert "pictures    6, with a face 5; faces per label: happy 3, sad 2" in proc.stdout
     assert "p5.jpg" in proc.stdout and "(no face)" in proc.stdout
     assert "longest stretch" not in proc.stdout and "span" not in proc.stdout and "mood per" not in proc.stdout
-    assert not (tmp_path / "r" / "timeline.png").exists() and (tmp_path / "r" / "pictures.png").stat().st_size > 1000
+    assert not (tmp_path / "r" / "timeline.svg").exists() and (tmp_path / "r" / "pictures.svg").stat().st_size > 1000
 
 
 def test_two_faces_in_a_frame_share_it_and_keep_their_own_numbers(tmp_path):
