@@ -72,7 +72,7 @@ Chart = Timeline | FaceBars | Histogram | LabelCounts
 def render(chart: Chart) -> str:
     """The chart as a standalone SVG document."""
     draw = {Timeline: _timeline, FaceBars: _faces, Histogram: _histogram, LabelCounts: _counts}[type(chart)]
-    return draw(chart).svg(chart.path.stem)
+    return draw(chart).svg()
 
 
 def write(chart: Chart) -> str:
@@ -87,19 +87,24 @@ def write(chart: Chart) -> str:
 
 @dataclass
 class Canvas:
-    """SVG elements in drawing order, on a page of width x height pixels."""
+    """SVG elements in drawing order, on a page of width x height pixels, for the picture named `name`."""
 
+    name: str
     width: float
     height: float
     parts: list[str] = field(default_factory=list)
 
-    def svg(self, name: str) -> str:
-        # the hatch's id carries the picture's name: several SVGs inlined in one page must not share ids
+    @property
+    def hatch(self) -> str:
+        """The hatch pattern's id: it carries the picture's name, as several SVGs inlined in one page must not share ids."""
+        return f"hatch-{self.name}"
+
+    def svg(self) -> str:
         hatch = (
-            f'<defs><pattern id="hatch-{name}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            f'<defs><pattern id="{self.hatch}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
             '<line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="1"/></pattern></defs>'
         )
-        body = "\n".join(self.parts).replace("url(#hatch)", f"url(#hatch-{name})")
+        body = "\n".join(self.parts)
         w, h = math.ceil(self.width), math.ceil(self.height)
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
@@ -125,17 +130,16 @@ class Canvas:
             f"M{a:.1f},{b:.1f}H{c:.1f}V{e:.1f}H{a:.1f}Z" for a, b, c, e in zip(x0[keep], y0[keep], x1[keep], y1[keep])
         )
         if d:
-            self.parts.append(f'<path d="{d}" {_paint(label, colour)}><title>{html.escape(label)}</title></path>')
+            self.parts.append(f'<path d="{d}" {self.paint(label, colour)}><title>{html.escape(label)}</title></path>')
+
+    def paint(self, label: str, colour: str) -> str:
+        if label == NO_FACE:  # nobody in view: hatched, so it never reads as one of the moods
+            return f'fill="url(#{self.hatch})" stroke="#999" stroke-width="0.5"'
+        return f'fill="{colour}"'
 
     def polygon(self, xs: np.ndarray, ys: np.ndarray, colour: str, opacity: float) -> None:
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
         self.parts.append(f'<polygon points="{points}" fill="{colour}" fill-opacity="{opacity}" stroke="{colour}"/>')
-
-
-def _paint(label: str, colour: str) -> str:
-    if label == NO_FACE:  # nobody in view: hatched, so it never reads as one of the moods
-        return 'fill="url(#hatch)" stroke="#999" stroke-width="0.5"'
-    return f'fill="{colour}"'
 
 
 @dataclass
@@ -215,15 +219,16 @@ def axes(c: Canvas, box: Box, xticks, yticks, xlabel: str = "", ylabel: str = ""
 def legend(c: Canvas, x: float, y: float, colours: dict[str, str], labels) -> None:
     """Swatches and names in a framed column, its top left corner at (x, y)."""
     labels = list(labels)
-    w, h = 34 + text_width(labels), 8 + 20 * len(labels)
+    w, h = legend_width(labels) - 10, 8 + 20 * len(labels)
     c.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" fill="white" stroke="#ccc" rx="3"/>')
     for i, label in enumerate(labels):
         top = y + 8 + 20 * i
-        c.parts.append(f'<rect x="{x + 6:.1f}" y="{top + 2:.1f}" width="20" height="10" {_paint(label, colours.get(label, GREY))}/>')
+        c.parts.append(f'<rect x="{x + 6:.1f}" y="{top + 2:.1f}" width="20" height="10" {c.paint(label, colours.get(label, GREY))}/>')
         c.text(x + 30, top + 7, label)
 
 
 def legend_width(labels) -> float:
+    """The legend's width and the gap after it."""
     return 34 + text_width(labels) + 10
 
 
@@ -234,7 +239,7 @@ def _timeline(t: Timeline) -> Canvas:
     labels = list(t.rows[0].shares) if t.rows else []
     left, right, plot_h, below, gap = 75.0, 10 + legend_width(labels), 170.0, 48.0, 22.0
     width = 1100.0
-    c = Canvas(width, 36 + len(t.rows) * (plot_h + below) + (len(t.rows) - 1) * gap + 6)
+    c = Canvas(t.path.stem, width, 36 + len(t.rows) * (plot_h + below) + (len(t.rows) - 1) * gap + 6)
     c.text(width / 2, 18, t.title, "middle", size=TITLE)
     top = 36.0
     for row in t.rows:
@@ -259,7 +264,7 @@ def _faces(f: FaceBars) -> Canvas:
     names_w, notes_w = text_width(f.names) + 20, text_width(f.notes, 11) + 16
     bar_w, row_h = 500.0, 28.0
     box = Box(names_w, 36, bar_w, row_h * max(1, len(f.names)), (0.0, 1.0), (0.0, 1.0))
-    c = Canvas(names_w + bar_w + notes_w + legend_width(labels), box.bottom + 50)
+    c = Canvas(f.path.stem, names_w + bar_w + notes_w + legend_width(labels), box.bottom + 50)
     c.text(box.left + bar_w / 2, 18, "Per face", "middle", size=TITLE)
     tops = box.top + row_h * np.arange(len(f.names)) + 4
     left = np.zeros(len(f.names))
@@ -281,7 +286,7 @@ def _histogram(h: Histogram) -> Canvas:
     yticks = nice_ticks(0, most * 1.05, 6, whole=True)
     left = 30 + text_width(yticks[1]) + FONT
     box = Box(left, 36, 560, 250, (0.0, 1.0), (0.0, most * 1.05))
-    c = Canvas(left + box.width + 10 + legend_width(labels), box.bottom + 50)
+    c = Canvas(h.path.stem, left + box.width + 10 + legend_width(labels), box.bottom + 50)
     c.text(box.left + box.width / 2, 18, "Confidence", "middle", size=TITLE)
     edges = np.asarray(h.edges, float)
     for label, counts in h.counts.items():  # each label's steps, filled down to zero
@@ -299,7 +304,7 @@ def _counts(k: LabelCounts) -> Canvas:
     left = 20 + text_width(names)
     top_value = max(1.0, float(n.max(initial=0))) * 1.15  # room for the number after the longest bar
     box = Box(left, 36, 480, row_h * max(1, len(names)), (0.0, top_value), (0.0, 1.0))
-    c = Canvas(left + box.width + 20, box.bottom + 50)
+    c = Canvas(k.path.stem, left + box.width + 20, box.bottom + 50)
     c.text(box.left + box.width / 2, 18, k.title, "middle", size=TITLE)
     tops = box.top + row_h * np.arange(len(names)) + 4
     for top, name, v in zip(tops, names, n):

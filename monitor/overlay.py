@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monitor.colours import NAMED_COLOURS, PALETTE, class_colour  # noqa: F401 (NAMED_COLOURS, PALETTE: part of the interface)
+from monitor.colours import class_colour
 from monitor.faces import Box
 from monitor.pipeline import FrameResult
 

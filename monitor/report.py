@@ -148,7 +148,6 @@ def summary_json(s: Summary) -> dict:
 # ---------------------------------------------------------------- pictures and the page
 
 MAX_TIMELINES = 8  # runs drawn as their own timeline row; more are summarised in a note
-PAGE_ORDER = ["timeline.svg", "pictures.svg", "faces.svg", "confidence.svg"]  # the pictures' order on the page
 
 
 def faces_chart(s: Summary, path: Path, colours: dict[str, str]) -> charts.FaceBars:
@@ -195,13 +194,10 @@ def timeline_chart(s: Summary, path: Path, colours: dict[str, str]) -> tuple[cha
 
 def label_colours(labels) -> dict[str, str]:
     """Colours matching the overlay's (BGR there, RGB hex here)."""
-    from monitor.colours import NAMED_COLOURS, PALETTE
+    from monitor.colours import class_colour
 
-    out = {}
-    for i, label in enumerate(labels):
-        b, g, r = NAMED_COLOURS.get(str(label).lower(), PALETTE[i % len(PALETTE)])
-        out[str(label)] = f"#{r:02x}{g:02x}{b:02x}"
-    return out
+    names = tuple(str(label) for label in labels)
+    return {name: "#{2:02x}{1:02x}{0:02x}".format(*class_colour(name, names)) for name in names}
 
 
 def html_table(df: pd.DataFrame, index_name: str, formats: dict | None = None) -> str:
@@ -293,7 +289,7 @@ def main(argv: list[str]) -> int:
         pictures.append(faces_chart(summary, out / "faces.svg", colours))
     if confidence:
         pictures.append(charts.Histogram(out / "confidence.svg", sm.CONFIDENCE_EDGES, confidence, colours))
-    images = {chart.path.stem: charts.write(chart) for chart in sorted(pictures, key=lambda c: PAGE_ORDER.index(c.path.name))}
+    images = {chart.path.stem: charts.write(chart) for chart in pictures}  # in the page's order
     text = format_summary(summary, notes)
     write_html(summary, text, images, out / "report.html")  # the files first: a closed pipe must not cost them
     print(f"wrote {out}/: report.html, {', '.join(f'{name}.svg' for name in images)}", file=sys.stderr)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from monitor.classifier import Prediction
+from monitor.colours import NAMED_COLOURS
 from monitor.faces import Box
-from monitor.overlay import NAMED_COLOURS, draw
+from monitor.overlay import draw
 from monitor.pipeline import Face, FrameResult
 from monitor.sources import Frame
 
@@ -64,7 +65,7 @@ def test_labels_of_a_crowd_do_not_cover_each_other(monkeypatch):
 
 
 def test_three_classes_and_any_class_name_get_distinct_colours():
-    from monitor.overlay import class_colour
+    from monitor.colours import class_colour
 
     classes = ("happy", "neutral", "sad", "bored")
     colours = [class_colour(c, classes) for c in classes]
@@ -76,7 +77,7 @@ def test_three_classes_and_any_class_name_get_distinct_colours():
 
 
 def test_eight_classes_have_colours_that_can_be_told_apart():
-    from monitor.overlay import class_colour
+    from monitor.colours import class_colour
 
     classes = ("angry", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     colours = [np.array(class_colour(c, classes), float) for c in classes]
