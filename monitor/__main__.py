@@ -97,8 +97,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-class Stop(Exception):
-    """Raised by the SIGTERM handler, so termination takes the same clean path as Ctrl-C."""
+class Stop(BaseException):
+    """Raised by the SIGTERM handler, so termination takes the same clean path as Ctrl-C.
+
+    A BaseException, as KeyboardInterrupt is: a signal can land inside library code (pandas
+    writing the log, a worker's wait) whose `except Exception` would otherwise swallow it.
+    """
 
 
 def display_available() -> bool:

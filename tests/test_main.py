@@ -92,3 +92,21 @@ def test_batch_output_writes_each_frame_once(tmp_path):
         sink.write(np.zeros((48, 64, 3), np.uint8))
     sink.close()
     assert sink.written == 7
+
+
+def test_sigterm_is_not_swallowed_by_code_that_catches_exception(monkeypatch):
+    """A SIGTERM landing in library code with `except Exception` (pandas, a worker's wait) must still stop the run."""
+    import os
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, cli._raise_stop)
+    try:
+        with pytest.raises(cli.Stop):
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):  # the handler runs between bytecodes, here
+                    pass
+            except Exception:  # as a library might
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
