@@ -15,6 +15,7 @@ from pathlib import Path
 from monitor import __version__, program, quiet
 from monitor.errors import UserError, run_cli
 from monitor.paths import same_file
+from train.distribute import PEER_TIMEOUT_S
 
 USAGE_EPILOG = """\
 other commands:
@@ -127,6 +128,14 @@ def train_parser() -> argparse.ArgumentParser:
         default="default",
         help="tf.distribute: 'mirrored' = all local GPUs (or the CPU), 'multiworker' = several machines, each with its TF_CONFIG "
         "(see the README); --batch-size is then per replica (default: one device)",
+    )
+    p.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=PEER_TIMEOUT_S,
+        metavar="SECONDS",
+        help="multiworker: the longest a worker waits for the others in one exchange before it ends with an error; "
+        f"a peer that stops answering at all is noticed within about 6 s (default {PEER_TIMEOUT_S:g})",
     )
     p.add_argument("--size", type=int, default=48, help="face crop side in pixels fed to the network (default 48)")
     p.add_argument(
@@ -343,6 +352,7 @@ def check_numbers(args) -> None:
         ("--mixup", args.mixup, math.isfinite(args.mixup) and args.mixup >= 0, "0 (off) or a positive Beta parameter such as 0.2"),
         ("--patience", args.patience, args.patience >= 1, "at least 1"),
         ("--seed", args.seed, args.seed >= 0, "0 or more"),
+        ("--peer-timeout", args.peer_timeout, math.isfinite(args.peer_timeout) and args.peer_timeout > 0, "above 0 seconds, e.g. 600"),
         ("--size", args.size, 24 <= args.size <= 512, "between 24 and 512 pixels"),
         ("--margin", args.margin, math.isfinite(args.margin) and -0.4 <= args.margin <= 1, "between -0.4 and 1 (a fraction of the face box)"),
         ("--val-fraction", args.val_fraction, 0 < args.val_fraction < 1, "above 0 and below 1, e.g. 0.15"),
@@ -409,7 +419,7 @@ def train_into(args, out: Path, command: str) -> int:
         class_weights=args.class_weights,
         seed=args.seed,
     )
-    dist = distribute.make(args.strategy)  # before any other TensorFlow work (multi-worker needs that)
+    dist = distribute.make(args.strategy, args.peer_timeout)  # before any other TensorFlow work (multi-worker needs that)
     keras.utils.set_random_seed(args.seed)
     k = len(scan.classes)
     train_samples, val_samples = scan.splits["train"], scan.splits["val"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from monitor.errors import UserError
 
 STRATEGIES = ("default", "mirrored", "multiworker")
+PEER_TIMEOUT_S = 600.0  # default longest wait in one collective operation (multi-worker runs)
 
 
 @dataclass
@@ -35,9 +36,12 @@ class Distribution:
     chief: bool = True
     peers_watch: threading.Event = field(default_factory=threading.Event)  # set to stop watching the other workers
     peers: list[str] = field(default_factory=list)  # the other workers' addresses (multi-worker runs)
+    peer_timeout: float = PEER_TIMEOUT_S
 
     def lost_peer(self, err: Exception) -> None:
-        """End this worker with one line when TensorFlow itself notices a gone peer first (a failed collective)."""
+        """End this worker with one line when TensorFlow itself notices a gone or stuck peer first (a failed collective)."""
+        if type(err).__name__ == "DeadlineExceededError":
+            stop_for_lost_peer(self.peers, f"no exchange within --peer-timeout {self.peer_timeout:g} s")
         stop_for_lost_peer(self.peers, type(err).__name__)
 
     def scope(self):
@@ -76,8 +80,13 @@ def cluster_spec() -> tuple[int, bool, list[str]]:
     return workers, chief, peers
 
 
-def make(name: str) -> Distribution:
-    """The distribution for --strategy `name` (imports TensorFlow only when a strategy is asked for)."""
+def make(name: str, peer_timeout: float = PEER_TIMEOUT_S) -> Distribution:
+    """The distribution for --strategy `name` (imports TensorFlow only when a strategy is asked for).
+
+    `peer_timeout` bounds each exchange between workers: a peer that still answers on its address
+    but no longer takes part (stopped, stuck, its machine frozen) ends this worker with one line
+    instead of leaving it waiting for ever.
+    """
     if name == "default":
         return Distribution("default", None)
     import tensorflow as tf
@@ -86,13 +95,14 @@ def make(name: str) -> Distribution:
         strategy = tf.distribute.MirroredStrategy()
         return Distribution(name, strategy, strategy.num_replicas_in_sync)
     workers, chief, peers = cluster_spec()
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()  # returns once every worker has joined
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=peer_timeout)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)  # returns once every worker has joined
     # TensorFlow's coordination service catches SIGTERM (to note a preemption) and a worker blocked in a collective
     # never returns to Python to see Ctrl-C: give both back their default action, so either ends the process at once.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _build_from_local_batch()
-    dist = Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief, peers=peers)
+    dist = Distribution(name, strategy, strategy.num_replicas_in_sync, workers, chief, peers=peers, peer_timeout=peer_timeout)
     watch_peers(peers, dist.peers_watch)
     return dist
 
