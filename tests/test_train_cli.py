@@ -438,11 +438,16 @@ def finish(procs, timeout: float) -> list[str]:
         shown = "\n".join(f"--- worker {i} (exit {p.returncode}):\n{out[-3000:]}" for i, (p, out) in enumerate(zip(procs, outputs)))
         pytest.fail(f"the workers were still running after {timeout:g} s\n{shown}")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=30)
+        stop_all(procs)
     return outputs
+
+
+def stop_all(procs) -> None:
+    """No worker outlives its test, whatever happened (a stopped one too: SIGKILL ends it)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=30)
 
 
 def test_multiworker_training_on_loopback(tmp_path, fer_dir):
@@ -481,7 +486,8 @@ def wait_until_training(procs, hosts) -> None:
         time.sleep(0.5)
     time.sleep(5)
     if any(p.poll() is not None for p in procs):
-        outputs = finish(procs, timeout=30)
+        stop_all(procs)
+        outputs = [p.communicate()[0] for p in procs]
         pytest.fail("a worker ended before training:\n" + "\n".join(out[-2000:] for out in outputs))
 
 
@@ -506,10 +512,7 @@ def test_a_multiworker_run_ends_when_a_worker_is_stopped_or_stuck(tmp_path, fer_
             procs[1].wait(timeout=15)  # it was ignored before: TensorFlow catches SIGTERM
         chief_out = finish(procs[:1], timeout=60)[0]  # it waited for ever before
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait(timeout=30)
+        stop_all(procs)
     assert procs[0].returncode == 1, chief_out[-2000:]
     assert how == "SIGSTOP" or procs[1].returncode == -signal.SIGTERM
     errors = [line for line in chief_out.splitlines() if line.startswith("error:")]

@@ -40,9 +40,10 @@ class Distribution:
 
     def lost_peer(self, err: Exception) -> None:
         """End this worker with one line when TensorFlow itself notices a gone or stuck peer first (a failed collective)."""
-        if type(err).__name__ == "DeadlineExceededError":
-            stop_for_lost_peer(self.peers, f"no exchange within --peer-timeout {self.peer_timeout:g} s")
-        stop_for_lost_peer(self.peers, type(err).__name__)
+        why = type(err).__name__
+        if why == "DeadlineExceededError":  # the collective's own timeout: the peer is there but took no part
+            why = f"no exchange within --peer-timeout {self.peer_timeout:g} s"
+        stop_for_lost_peer(self.peers, why)
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
