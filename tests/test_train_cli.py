@@ -109,6 +109,63 @@ def test_any_number_of_classes_and_class_folder_layout(tmp_path):
     assert "test" in proc.stdout and "(67%)" in proc.stdout  # proportions printed
 
 
+def test_a_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import cv2
+
+    from tests.conftest import ROOT
+
+    for i, name in enumerate(["happy", "sad"]):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for j in range(16):
+            cv2.imwrite(str(tmp_path / "d" / name / f"{j}.png"), face_like(48, smile=i == 0, seed=10 * i + j))
+    args = ["--epochs", "3", "--widths", "8,16", "--seed", "2", "--patience", "5"]
+    whole = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "whole"), *args, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert not (tmp_path / ".whole.checkpoint").exists()  # a finished run keeps no checkpoint
+
+    out, checkpoint = tmp_path / "cut", tmp_path / ".cut.checkpoint"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "train", str(tmp_path / "d"), "--out", str(out), *args],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            state = checkpoint / "state.json"
+            if state.is_file() and json.loads(state.read_text())["epoch"] >= 1:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # the worst case: no clean-up runs
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done = json.loads((checkpoint / "state.json").read_text())["epoch"]
+    assert done in (1, 2) and not out.exists()
+
+    fresh = run_cli("train", str(tmp_path / "d"), "--out", str(out), *args, timeout=120)
+    assert_one_line_error(fresh, str(out), f"finished {done} epoch", "--resume")
+    other = run_cli("train", str(tmp_path / "d"), "--out", str(out), *args, "--seed", "5", "--resume", timeout=120)
+    assert_one_line_error(other, "--resume", "--seed 2 (now 5)")
+    resumed = run_cli("train", str(tmp_path / "d"), "--out", str(out), *args, "--resume", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resumed after epoch {done} of 3" in resumed.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "whole").iterdir())
+    a, b = (json.loads((d / "metadata.json").read_text())["training"] for d in (tmp_path / "whole", out))
+    assert a["epochs_run"] == b["epochs_run"] == 3
+    assert len(pd.read_csv(out / "history.csv")) == 3  # the epochs before the kill are part of the history
+    assert not checkpoint.exists()
+    nothing = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "new"), *args, "--resume", timeout=120)
+    assert_one_line_error(nothing, "--resume", "no interrupted run")
+
+
 def test_train_bad_inputs(tmp_path):
     (tmp_path / "one" / "happy").mkdir(parents=True)
     assert_one_line_error(run_cli("train", str(tmp_path / "missing")), "missing", "no such folder")

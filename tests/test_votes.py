@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -135,3 +136,53 @@ def test_shared_ferplus_reads_as_eight_classes():
     assert len(table.rows) == 3579
     s = scan(root, "whole", only_split="val", only_classes=["happy", "neutral", "sad"])
     assert s.counts()["val"] == {"happy": 877, "neutral": 1241, "sad": 396}
+
+
+def _vote_and_class_folders(root: Path) -> tuple[Path, Path]:
+    """FER+-like vote splits (happy, neutral, sad, surprise votes) and a class-folder set of happy and sad only."""
+    rows = {f"h{i}.png": [2, 8, 0, 0, 0, 0, 0, 0, 0, 0] for i in range(6)} | {f"n{i}.png": [7, 1, 0, 2, 0, 0, 0, 0, 0, 0] for i in range(6)}
+    for split in ("FER2013Train", "FER2013Valid"):
+        folder = root / "votes" / split
+        folder.mkdir(parents=True)
+        for i, name in enumerate(rows):
+            cv2.imwrite(str(folder / name), face_like(48, smile=name.startswith("h"), seed=i))
+        (folder / "label.csv").write_text("\n".join(f'{n},"(0, 0, 48, 48)",' + ",".join(map(str, v)) for n, v in rows.items()) + "\n")
+    for j, name in enumerate(("happy", "sad")):
+        (root / "wild" / name).mkdir(parents=True)
+        for i in range(20):
+            cv2.imwrite(str(root / "wild" / name / f"{i}.png"), face_like(96, smile=name == "happy", seed=100 * j + i))
+    return root / "votes", root / "wild"
+
+
+def test_votes_and_class_folders_train_together(tmp_path):
+    votes, wild = _vote_and_class_folders(tmp_path)
+    s = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"], labels="votes")
+    assert s.layout == "vote labels + class folders" and s.classes == ["happy", "neutral", "sad"]
+    # FER+'s own splits kept (no test of its own); the class folders split stratified: 20 -> 14 / 3 / 3 per class
+    assert s.source_counts() == {"votes": {"train": 12, "val": 12}, "wild": {"train": 28, "val": 6, "test": 6}}
+    assert s.counts()["test"] == {"happy": 3, "neutral": 0, "sad": 3}
+    by_name = {Path(x.path).name: x for x in s.splits["train"] if x.source == "wild"}
+    sad = next(x for n, x in by_name.items() if x.label == 2)
+    assert sad.target is None  # a class-folder picture is one vote for its class (one-hot in tf_dataset)
+    voted = next(x for x in s.splits["train"] if x.source == "votes" and Path(x.path).name == "n0.png")
+    assert voted.label == 1 and voted.target == pytest.approx((0.1, 0.7, 0.2))
+    ds = tf_dataset(s.splits["train"], 3, __import__("monitor.faces", fromlist=["CropRule"]).CropRule(), 64, shuffle=False)
+    _, y = next(iter(ds))
+    assert np.allclose(y.numpy().sum(axis=1), 1) and {tuple(r) for r in y.numpy().astype(float).round(3)} >= {(0.0, 0.0, 1.0), (0.1, 0.7, 0.2)}
+    again = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"])
+    assert [x.path for x in again.splits["test"]] == [x.path for x in s.splits["test"]]  # seeded
+    assert {x.path for x in s.of_source("wild").splits["val"]} == {x.path for x in s.splits["val"] if x.source == "wild"}
+
+
+def test_a_class_a_vote_table_lacks_has_no_votes_there(tmp_path):
+    for name, header in (("a", "file,happy,sad"), ("b", "file,happy,neutral")):
+        (tmp_path / name).mkdir()
+        lines = [header]
+        for i in range(8):
+            cv2.imwrite(str(tmp_path / name / f"{i}.png"), face_like(48, smile=i % 2 == 0, seed=i))
+            lines.append(f"{i}.png,{3 if i % 2 == 0 else 1},{1 if i % 2 == 0 else 3}")
+        (tmp_path / name / "label.csv").write_text("\n".join(lines) + "\n")
+    s = scan([tmp_path / "a", tmp_path / "b"], "whole", fractions=(0.25, 0.25))
+    assert s.classes == ["happy", "neutral", "sad"]
+    targets = {(Path(x.path).parent.name, x.label): x.target for split in s.splits.values() for x in split}
+    assert targets[("a", 2)] == pytest.approx((0.25, 0.0, 0.75)) and targets[("b", 1)] == pytest.approx((0.25, 0.75, 0.0))

@@ -65,6 +65,12 @@ def train_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, help="output folder (default: runs/<data folder>-<time>); must be new or empty")
     p.add_argument("--overwrite", action="store_true", help="train into a non-empty --out folder, replacing the model there")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run of the same command from its last finished epoch (its state is kept beside --out as "
+        ".NAME.checkpoint/ after every epoch); give the same options",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs to train; early stopping may end sooner (default {d.epochs})")
     p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
     p.add_argument(
@@ -110,6 +116,12 @@ def train_parser() -> argparse.ArgumentParser:
         "--flip-average",
         action="store_true",
         help="save a model that averages each face with its mirror image (about 2x inference, usually more accurate)",
+    )
+    p.add_argument(
+        "--fit-class-bias",
+        metavar="SOURCE",
+        help="choose the operating point on the validation pictures of one data folder (its name, e.g. affectnet): the class bias "
+        "that maximises their balanced accuracy, stored with the model. Name the source most like your camera's faces",
     )
     p.add_argument(
         "--init-from",
@@ -215,6 +227,12 @@ def export_parser() -> argparse.ArgumentParser:
         help="the model's operating point: add B to a class's log-probability (e.g. sad=0.5 says sad sooner than neutral); "
         "stored in metadata.json and applied wherever the model is used; CLASS=0 removes it. Choose it on real faces",
     )
+    p.add_argument(
+        "--fit-class-bias",
+        metavar="SOURCE",
+        help="fit the class bias on the validation pictures of one of the run's data folders (its name): the bias that maximises "
+        "their balanced accuracy",
+    )
     return add_common(p)
 
 
@@ -308,19 +326,33 @@ def run_train(argv: list[str]) -> int:
     dirs, name = args.data_dir, dataset.data_name(args.data_dir)
     out = args.out or Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
+    check_source(args.fit_class_bias, dirs, "--fit-class-bias")
+    if args.resume and args.strategy == "multiworker":
+        raise UserError("--resume: not for multi-worker runs; restart every worker without it")
     if args.init_from and same_file(args.init_from, out):
         raise UserError(f"--init-from {args.init_from}: is the --out folder itself; train into another folder")
     kept = check_out(out, args.overwrite)
     check_writable(out.parent)
     for stale in remove_stale_work(out.parent):
         print(f"note: removed {stale}, the work folder of an earlier run that was stopped", file=sys.stderr)
+    args.checkpoint = prepare_checkpoint(args, out) if args.strategy != "multiworker" else None
     work = out.parent / f".{out.name}.partial-{os.getpid()}"  # the run writes here; --out changes only when it succeeds
     work.mkdir()
     try:
         code = train_into(args, work, command="python -m train " + shlex.join(argv))
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)  # a failed or stopped run leaves nothing behind, and the old model intact
+        shutil.rmtree(work, ignore_errors=True)  # a failed or stopped run leaves no model behind, and the old model intact
+        if args.checkpoint and (state := read_state(args.checkpoint)):
+            print(
+                f"\nnote: the run's state after epoch {state['epoch']} is kept in {args.checkpoint}/; "
+                "run the same command with --resume to continue from there",
+                file=sys.stderr,
+            )
+        elif args.checkpoint:
+            shutil.rmtree(args.checkpoint, ignore_errors=True)
         raise
+    if args.checkpoint:
+        shutil.rmtree(args.checkpoint, ignore_errors=True)
     if code == NOT_CHIEF:  # another worker of a multi-worker run: the chief writes the model
         shutil.rmtree(work, ignore_errors=True)
         end_multiworker(0)
@@ -331,6 +363,52 @@ def run_train(argv: list[str]) -> int:
     if args.strategy == "multiworker":
         end_multiworker(code)
     return code
+
+
+def check_source(source: str | None, dirs: list[Path], option: str) -> None:
+    """A data folder's name given to an option must be one of this run's data folders."""
+    names = [Path(d).resolve().name for d in dirs]
+    if source is not None and source not in names:
+        raise UserError(f"{option} {source}: not one of this run's data folders ({', '.join(names)}); name one of them")
+
+
+# Options that do not change what a run computes: a resumed run may differ in these.
+NOT_COMPARED_ON_RESUME = ("resume", "overwrite", "verbose", "peer_timeout")
+
+
+def read_state(folder: Path) -> dict | None:
+    from train.fit import read_state as read
+
+    return read(folder)
+
+
+def prepare_checkpoint(args, out: Path) -> Path:
+    """The folder that keeps a run's state after every epoch: new for a fresh run, checked against the options for --resume."""
+    folder = out.parent / f".{out.name}.checkpoint"
+    settings = {k: v for k, v in vars(args).items() if k not in NOT_COMPARED_ON_RESUME and k != "checkpoint"}
+    settings = json.loads(json.dumps(settings, default=str))  # as stored: paths as text, tuples as lists
+    state = read_state(folder)
+    if args.resume:
+        try:
+            saved = json.loads((folder / "options.json").read_text())
+        except (OSError, ValueError):
+            raise UserError(f"--resume: no interrupted run of {out} to continue ({folder}/ not found); start it without --resume") from None
+        changed = [k for k in sorted(set(saved) | set(settings)) if saved.get(k) != settings.get(k)]
+        if changed:
+            shown = ", ".join(f"--{k.replace('_', '-')} {saved.get(k)} (now {settings.get(k)})" for k in changed)
+            raise UserError(f"--resume: {out}'s interrupted run had other options: {shown}; give the same ones, or delete {folder} to start afresh")
+        if not state:
+            print(f"note: {out}'s interrupted run had finished no epoch; starting from the first", file=sys.stderr)
+        return folder
+    if state:
+        raise UserError(
+            f"{out}: an interrupted run of it finished {state['epoch']} epoch(s) ({folder}/); pass --resume to continue it, "
+            "or delete that folder to start afresh"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    (folder / "options.json").write_text(json.dumps(settings, indent=1))
+    return folder
 
 
 def end_multiworker(code: int) -> None:
@@ -426,7 +504,7 @@ def train_into(args, out: Path, command: str) -> int:
     if not val_samples:
         raise UserError(f"{', '.join(map(str, dirs))}: no usable validation picture; add pictures or raise --val-fraction")
     global_batch = options.batch_size * dist.replicas  # --batch-size is per replica
-    train_ds = dataset.tf_dataset(train_samples, k, rule, global_batch, shuffle=True, seed=args.seed)
+    train_ds = dataset.tf_dataset(train_samples, k, rule, global_batch, shuffle=True, seed=args.seed, epochs=range(epochs_from(args), args.epochs))
     if options.mixup:
         train_ds = dataset.mixup(train_ds, options.mixup, args.seed)
     val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
@@ -450,7 +528,7 @@ def train_into(args, out: Path, command: str) -> int:
         started = time.time()
         steps = -(-len(train_samples) // global_batch)
         try:
-            history = fit(classifier, train_ds, val_ds, weights, steps, options, out)
+            history = fit(classifier, train_ds, val_ds, weights, steps, options, out, checkpoint=args.checkpoint)
         except Exception as err:  # a peer gone mid-step: TensorFlow may notice before the watcher does
             import tensorflow as tf
 
@@ -475,7 +553,8 @@ def train_into(args, out: Path, command: str) -> int:
         data={
             "dir": str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs],
             "layout": scan.layout,
-            **({"labels": args.labels, "dropped": scan.dropped} if scan.layout in dataset.VOTE_LAYOUTS else {}),
+            **({"labels": args.labels, "dropped": scan.dropped} if scan.layout in (*dataset.VOTE_LAYOUTS, dataset.VOTE_MIX) else {}),
+            **({"sources": scan.source_counts()} if len(dirs) > 1 else {}),
             "fractions": [args.val_fraction, args.test_fraction],
             "files": scan.files,
             "counts": scan.counts(),
@@ -495,7 +574,7 @@ def train_into(args, out: Path, command: str) -> int:
     )
     model = with_flip_average(classifier) if args.flip_average else classifier
     meta["flip_average"] = args.flip_average
-    metrics = save_and_evaluate(model, meta, scan, out, name)
+    metrics = save_and_evaluate(model, meta, scan, out, name, fit_bias_on=args.fit_class_bias)
     plot_curves(history, out)
     write_bad_files(scan.skipped, [p for p, _, _ in scan.no_face], out)
 
@@ -504,10 +583,19 @@ def train_into(args, out: Path, command: str) -> int:
     )
     for split, m in metrics.items():
         print(f"\n{split}:\n{format_report(m)}")
+    for source, by_split in meta.get("metrics_by_source", {}).items():
+        for split, m in by_split.items():
+            print(f"\n{split}, {source} only:\n{format_report(m)}")
     if "calibration" in meta:
         c = meta["calibration"]
         print(f"\ncalibration: temperature {c['temperature']}, ECE on val {c['ece_before']:.4f} -> {c['ece_after']:.4f} (reliability.png)")
     return 0
+
+
+def epochs_from(args) -> int:
+    """The first epoch this run trains: 0, or after the last finished one of the run it resumes."""
+    state = read_state(args.checkpoint) if args.checkpoint else None
+    return min(state["epoch"], args.epochs) if state else 0
 
 
 def load_source(folder: Path) -> tuple[Path, object]:
@@ -546,7 +634,7 @@ def load_keras(path: Path, what_to_do: str):
         raise UserError(f"{path}: cannot load this Keras model ({type(err).__name__}); {what_to_do}") from None
 
 
-def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibrate: bool = True) -> dict:
+def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibrate: bool = True, fit_bias_on: str | None = None) -> dict:
     """Write both model files and the metadata, calibrate the confidence on val, then measure the saved model (as `evaluate` would).
 
     The temperature is fitted on the validation split's predictions of the saved model and
@@ -570,7 +658,39 @@ def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibr
         meta["files"] = save_models(with_temperature(model, t), out)
     if bias:
         meta["class_bias"] = bias
+    if fit_bias_on:
+        fit_operating_point(meta, scan, out, fit_bias_on)
     return remeasure(meta, scan, out, data_name)
+
+
+def fit_operating_point(meta: dict, scan, out: Path, source: str) -> None:
+    """Store the class bias that maximises balanced accuracy on `source`'s validation pictures (the model's own probabilities)."""
+    import numpy as np
+
+    from monitor.classifier import load_classifier
+    from train.calibrate import fit_class_bias
+    from train.evaluate import balanced_accuracy, predict_split
+
+    part = scan.of_source(source)
+    if not part.splits.get("val"):
+        raise UserError(f"--fit-class-bias {source}: no validation picture from that folder; name a folder with pictures in val")
+    meta.pop("class_bias", None)
+    write_meta(meta, out)
+    val = predict_split(load_classifier(out, prefer=".keras"), part, "val")
+    bias = fit_class_bias(val.probs, val.y_true)
+    k = len(val.classes)
+    before = balanced_accuracy(val.y_true, val.probs.argmax(axis=1), k)
+    after = balanced_accuracy(val.y_true, (np.log(np.maximum(val.probs, 1e-12)) + bias).argmax(axis=1), k)
+    meta["class_bias"] = {c: round(float(b), 2) for c, b in zip(val.classes, bias) if round(float(b), 2)}
+    meta["operating_point"] = {"fitted_on": f"val of {source}", "pictures": len(val.y_true), "balanced_accuracy_before": before, "after": after}
+    shown = ", ".join(f"{c} {b:+g}" for c, b in meta["class_bias"].items()) or "none"
+    print(f"operating point fitted on {len(val.y_true)} val pictures of {source}: class bias {shown}; balanced accuracy {before:.4f} -> {after:.4f}")
+
+
+def write_meta(meta: dict, out: Path) -> None:
+    from train.export import write_metadata
+
+    write_metadata(meta, out)
 
 
 def remeasure(meta: dict, scan, out: Path, data_name: str) -> dict:
@@ -583,6 +703,12 @@ def remeasure(meta: dict, scan, out: Path, data_name: str) -> dict:
     classifier = load_classifier(out, prefer=".keras")
     metrics = {split: evaluate_scan(classifier, scan, split) for split in ("val", "test") if scan.splits.get(split)}
     meta["metrics"] = metrics
+    sources = scan.source_counts()
+    if len(sources) > 1:  # each data folder's pictures on their own: FER+ Valid and a real-face hold-out are different questions
+        meta["metrics_by_source"] = {
+            source: {split: evaluate_scan(classifier, scan.of_source(source), split) for split in ("val", "test") if split in splits}
+            for source, splits in sources.items()
+        }
     write_metadata(meta, out)
     main_split = "test" if "test" in metrics else "val"
     plot_confusion(metrics[main_split], out, f"{main_split} ({data_name})")
@@ -599,8 +725,10 @@ def run_export(argv: list[str]) -> int:
     if not keras_path.is_file():
         raise UserError(f"{keras_path}: not found; give the output folder of a `python -m train` run")
     meta = read_metadata(keras_path)
-    if not (args.flip_average or args.calibrate or args.class_bias):
-        raise UserError("nothing to do: pass --flip-average, --calibrate and/or --class-bias")
+    if not (args.flip_average or args.calibrate or args.class_bias or args.fit_class_bias):
+        raise UserError("nothing to do: pass --flip-average, --calibrate, --class-bias and/or --fit-class-bias")
+    if args.class_bias and args.fit_class_bias:
+        raise UserError("--class-bias and --fit-class-bias both set the operating point; pass one")
     if args.class_bias:
         unknown = [c for c in args.class_bias if c not in meta["classes"]]
         if unknown:
@@ -613,6 +741,7 @@ def run_export(argv: list[str]) -> int:
     for data_dir in dirs:
         if not data_dir.is_dir():
             raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
+    check_source(args.fit_class_bias, dirs, "--fit-class-bias")
     from monitor.faces import CropRule
     from train.model import base_network, with_flip_average
 
@@ -639,8 +768,10 @@ def run_export(argv: list[str]) -> int:
         meta["flip_average"] = bool(args.flip_average or meta.get("flip_average"))
         calibrate = bool(args.calibrate or meta.pop("calibration", None))  # a mirrored model's confidence is fitted anew
         model = with_flip_average(classifier) if meta["flip_average"] else classifier
-        metrics = save_and_evaluate(model, meta, scan, args.run_dir, dataset.data_name(dirs), calibrate=calibrate)
+        metrics = save_and_evaluate(model, meta, scan, args.run_dir, dataset.data_name(dirs), calibrate, args.fit_class_bias)
     else:
+        if args.fit_class_bias:
+            fit_operating_point(meta, scan, args.run_dir, args.fit_class_bias)
         metrics = remeasure(meta, scan, args.run_dir, dataset.data_name(dirs))
     for split, m in metrics.items():
         before = meta["metrics_before_export"][split]["balanced_accuracy"] if meta["metrics_before_export"] else float("nan")
@@ -674,6 +805,10 @@ def report_scan(scan) -> None:
         print(f"  left out: {len(scan.skipped)} unreadable/too small, {len(scan.no_face)} without a face (listed in bad_files.csv)")
     for reason, n in scan.dropped.items():
         print(f"  left out: {n} vote-labelled pictures, {reason}")
+    sources = scan.source_counts()
+    if len(sources) > 1:
+        for source, splits in sources.items():
+            print(f"  from {source}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
 
 
 def run_evaluate(argv: list[str]) -> int:

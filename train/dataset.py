@@ -24,6 +24,7 @@ MIXED = "split folders + class folders"
 VOTES = "vote labels"  # a folder with label.csv beside its pictures (split by this command)
 VOTE_SPLITS = "vote labels in split folders"  # train/ val/ [test/] (or FER+'s FER2013Train/...) each with a label.csv
 VOTE_LAYOUTS = (VOTES, VOTE_SPLITS)
+VOTE_MIX = "vote labels + class folders"  # e.g. FER+ beside a folder per class: a class-folder picture is one vote for its class
 FACE_MODES = ("auto", "detect", "whole")
 # In `auto` mode a picture is taken whole (a ready-made face crop, like FER-2013's 48x48)
 # when it is roughly square and at most this many times the model's input size.
@@ -39,6 +40,7 @@ class Sample:
     label: int
     box: Box | None = None
     target: tuple[float, ...] | None = None  # soft label (vote shares per class); None = one-hot of `label`
+    source: str = ""  # the data folder it came from (per-source counts when several are mixed)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Scan:
     layout: str = "split folders"
     files: int = 0
     dropped: dict[str, int] = field(default_factory=dict)  # vote-labelled pictures left out, by reason
+    roots: dict[Path, str] = field(default_factory=dict)  # resolved data folder -> its name (a sample's source)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Samples per class in each split, for printing and for the metadata."""
@@ -60,6 +63,30 @@ class Scan:
             c = Counter(s.label for s in samples)
             out[split] = {name: c.get(i, 0) for i, name in enumerate(self.classes)}
         return out
+
+    def of_source(self, source: str) -> Scan:
+        """The same scan restricted to one data folder's samples (per-source metrics, an operating point fitted on one source)."""
+        return Scan(
+            classes=self.classes,
+            splits={split: [s for s in samples if s.source == source] for split, samples in self.splits.items()},
+            no_face=[n for n in self.no_face if _source_of(n[0], self.roots) == source],
+            layout=self.layout,
+            roots=self.roots,
+        )
+
+    def source_counts(self) -> dict[str, dict[str, int]]:
+        """Samples per split of each data folder, when several are taken together: {source: {split: n}}."""
+        out: dict[str, dict[str, int]] = {}
+        for split, samples in self.splits.items():
+            for source, n in sorted(Counter(s.source for s in samples).items()):
+                out.setdefault(source, {})[split] = n
+        return out
+
+
+def _source_of(path: str | Path, roots: dict[Path, str]) -> str:
+    """The name of the data folder that holds `path` ('' if none does)."""
+    resolved = Path(path).resolve()
+    return next((name for root, name in roots.items() if resolved.is_relative_to(root)), "")
 
 
 def class_folders(folder: Path) -> list[str]:
@@ -118,9 +145,11 @@ def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -
     dirs = as_dirs(data_dirs)
     layouts = {d: folder_layout(d) for d in dirs}
     kinds = {layout for layout, _ in layouts.values()}
-    if len(kinds) > 1 and kinds & set(VOTE_LAYOUTS):
-        raise UserError(f"{', '.join(map(str, dirs))}: vote-labelled folders (label.csv) cannot be mixed with class folders; train on one kind")
-    layout = kinds.pop() if len(kinds) == 1 else MIXED
+    if len(kinds & set(VOTE_LAYOUTS)) > 1:
+        raise UserError(
+            f"{', '.join(map(str, dirs))}: a label.csv folder beside split folders of label.csv files; give every vote-labelled set in one form"
+        )
+    layout = VOTE_MIX if len(kinds) > 1 and kinds & set(VOTE_LAYOUTS) else kinds.pop() if len(kinds) == 1 else MIXED
     classes = sorted({c for _, names in layouts.values() for c in names})
     if only:
         unknown = [c for c in only if c not in classes]
@@ -194,7 +223,7 @@ def _vote_listing(
         items = listed.setdefault(split, [])
         for folder in folders:
             table = vote_labels.read_votes(folder)
-            keep = [table.classes.index(c) for c in classes]
+            keep = [table.classes.index(c) if c in table.classes else None for c in classes]  # a class the table lacks: no votes there
             for row in table.rows:
                 top = table.majority(row)
                 if top is None:
@@ -218,6 +247,31 @@ def _split_voted(items: list, fractions: tuple[float, float], seed: int) -> dict
     for p, label, _ in items:
         by_class.setdefault(label, []).append(p)
     return {split: [(p, label, targets[p]) for p, label in pairs] for split, pairs in split_files(by_class, fractions, seed).items()}
+
+
+def _folder_listing(
+    dirs: list[Path], layout: str, classes: list[str], only_split: str | None, fractions, seed: int, keep_test: bool = False
+) -> dict[str, list[tuple[Path, int]]]:
+    """(path, class) per split from class folders, split folders, or both (MIXED); `keep_test` gives class folders a test split
+    even when no split folder has one (a vote mix: the test split is the class-folder set's own hold-out)."""
+    if layout == MIXED and not only_split:  # class folders are split like the split folders beside them
+        split_dirs = [d for d in dirs if folder_layout(d)[0] == "split folders"]
+        listed = _split_listing(split_dirs, classes, None, fractions, seed)
+        by_class = {
+            i: [p for d in dirs if d not in split_dirs and (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)
+        }
+        extra = split_files(by_class, (fractions[0], fractions[1] if keep_test or "test" in listed else 0.0), seed)
+        return {split: listed.get(split, []) + extra[split] for split in SPLITS if split in listed or extra[split]}
+    if layout == "split folders":
+        return _split_listing(dirs, classes, only_split, fractions, seed)
+    by_class = {i: [p for d in dirs if (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)}
+    for i, files in by_class.items():
+        where = [str(d / classes[i]) for d in dirs if (d / classes[i]).is_dir()]
+        if where and not files:
+            raise UserError(f"{', '.join(where)}: empty class folder; add pictures or remove the folder")
+    if only_split:
+        return {"all": [(p, i) for i, fs in by_class.items() for p in fs]}
+    return split_files(by_class, fractions, seed)
 
 
 def scan(
@@ -245,29 +299,25 @@ def scan(
     dropped: dict[str, int] = {}
     if layout in VOTE_LAYOUTS:
         listed = _vote_listing(dirs, layout, classes, only_split, fractions, seed, labels == "votes", dropped)
-    elif layout == MIXED and not only_split:  # class folders are split like the split folders beside them
-        split_dirs = [d for d in dirs if folder_layout(d)[0] == "split folders"]
-        listed = _split_listing(split_dirs, classes, None, fractions, seed)
-        by_class = {
-            i: [p for d in dirs if d not in split_dirs and (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)
-        }
-        extra = split_files(by_class, (fractions[0], fractions[1] if "test" in listed else 0.0), seed)
-        listed = {split: items + extra[split] for split, items in listed.items()}
-    elif layout == "split folders":
-        listed = _split_listing(dirs, classes, only_split, fractions, seed)
+    elif layout == VOTE_MIX:  # votes beside class folders: each part split by its own rules, then merged split by split
+        layouts = {d: folder_layout(d)[0] for d in dirs}
+        voted = [d for d in dirs if layouts[d] in VOTE_LAYOUTS]
+        folders = [d for d in dirs if d not in voted]
+        kinds = {layouts[d] for d in folders}
+        listed = _vote_listing(voted, layouts[voted[0]], classes, only_split, fractions, seed, labels == "votes", dropped)
+        kind = kinds.pop() if len(kinds) == 1 else MIXED
+        for split, items in _folder_listing(folders, kind, classes, only_split, fractions, seed, keep_test=True).items():
+            listed.setdefault(split, []).extend(items)
     else:
-        by_class = {i: [p for d in dirs if (d / c).is_dir() for p in list_files(d / c)] for i, c in enumerate(classes)}
-        for i, files in by_class.items():
-            if not files:
-                where = ", ".join(str(d / classes[i]) for d in dirs if (d / classes[i]).is_dir())
-                raise UserError(f"{where}: empty class folder; add pictures or remove the folder")
-        listed = {"all": [(p, i) for i, fs in by_class.items() for p in fs]} if only_split else split_files(by_class, fractions, seed)
+        listed = _folder_listing(dirs, layout, classes, only_split, fractions, seed)
 
     detector = PictureSearch().detect if faces != "whole" else None  # the same thorough search as photo mode
-    result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout, dropped=dropped)
+    roots = {d.resolve(): d.resolve().name for d in dirs}
+    result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout, dropped=dropped, roots=roots)
     for split, items in listed.items():
         for path, label, *soft in progress(items):
             target = soft[0] if soft else None
+            source = _source_of(path, result.roots)
             result.files += 1
             try:
                 gray = read_gray(path)
@@ -277,7 +327,7 @@ def scan(
             boxes = faces_in(gray, faces, rule, detector)
             if not boxes:
                 result.no_face.append((str(path), label, split))
-            result.splits[split] += [Sample(str(path), label, box, target) for box in boxes]
+            result.splits[split] += [Sample(str(path), label, box, target, source) for box in boxes]
 
     usable = sum(len(v) for v in result.splits.values())
     if usable == 0 and not (only_split and result.no_face):  # evaluation may legitimately find no face
@@ -298,8 +348,14 @@ def load_crop(sample: Sample, rule: CropRule) -> np.ndarray:
     return rule.whole(gray) if sample.box is None else rule.crop(gray, sample.box)
 
 
-def tf_dataset(samples: list[Sample], num_classes: int, rule: CropRule, batch_size: int, shuffle: bool, seed: int = 0):
-    """A tf.data pipeline that streams crops from disk (memory bounded by batch, not data size)."""
+def tf_dataset(
+    samples: list[Sample], num_classes: int, rule: CropRule, batch_size: int, shuffle: bool, seed: int = 0, epochs: range | None = None
+):
+    """A tf.data pipeline that streams crops from disk (memory bounded by batch, not data size).
+
+    With `epochs` (training), it is one stream of those epochs' batches, each epoch shuffled by
+    its own seed: a run resumed at epoch k sees the same order as one that never stopped.
+    """
     import tensorflow as tf
 
     paths = np.array([s.path for s in samples])
@@ -321,6 +377,13 @@ def tf_dataset(samples: list[Sample], num_classes: int, rule: CropRule, batch_si
         return crop, (label if soft else tf.one_hot(label, num_classes))
 
     ds = tf.data.Dataset.from_tensor_slices((paths, boxes, labels))
+    if epochs is not None:  # seeds per epoch: 1,000,003 apart, so two --seed values never share an epoch's order
+        first = tf.data.Dataset.range(epochs.start, epochs.stop)
+        slices = ds
+        ds = first.flat_map(
+            lambda e: slices.shuffle(len(samples), seed=seed * 1_000_003 + e).map(to_example, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+        )
+        return ds.prefetch(tf.data.AUTOTUNE)
     if shuffle:
         ds = ds.shuffle(len(samples), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)

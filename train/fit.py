@@ -1,7 +1,9 @@
-"""Fitting the network: class weights, cosine learning rate, early stopping on balanced accuracy."""
+"""Fitting the network: class weights, cosine learning rate, early stopping on balanced accuracy, a checkpoint per epoch."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -46,10 +48,79 @@ class BalancedAccuracy(keras.callbacks.Callback):
         print(f" - val_balanced_accuracy: {score:.4f}")
 
 
+STATE_FILE = "state.json"
+
+
+def read_state(folder: Path) -> dict | None:
+    """The last finished epoch's state in a checkpoint folder (None when there is none)."""
+    try:
+        return json.loads((folder / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """After every epoch, the whole training state in `folder`: weights with the optimizer's, early stopping's, the history.
+
+    A run that is stopped (Ctrl-C, a crash, a closed laptop) resumes from its last finished
+    epoch (`--resume`). The state file is replaced atomically and names the weights it goes
+    with, so a kill at any moment leaves a consistent checkpoint.
+    """
+
+    def __init__(self, folder: Path, stopper: keras.callbacks.EarlyStopping, state: dict | None) -> None:
+        super().__init__()
+        self.folder, self.stopper, self.resumed = folder, stopper, state
+        self.history: dict[str, list[float]] = dict(state["history"]) if state else {}
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        state = self.resumed
+        if not state:
+            return
+        es = state["early_stopping"]  # runs after EarlyStopping's own reset (it comes first in the list)
+        self.stopper.best, self.stopper.wait, self.stopper.best_epoch = es["best"], es["wait"], es["best_epoch"]
+        if es["best"] is not None:
+            with np.load(self.folder / "best.npz") as best:
+                self.stopper.best_weights = [best[f"arr_{i}"] for i in range(len(best.files))]
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        weights = self.folder / f"epoch-{epoch + 1}.weights.h5"
+        self.model.save_weights(weights)
+        if self.stopper.best_epoch == epoch and self.stopper.best_weights is not None:
+            np.savez(self.folder / "best.tmp.npz", *self.stopper.best_weights)
+            os.replace(self.folder / "best.tmp.npz", self.folder / "best.npz")
+        best = self.stopper.best
+        state = {
+            "epoch": epoch + 1,
+            "weights": weights.name,
+            "stopped": bool(self.model.stop_training),
+            "history": self.history,
+            "early_stopping": {"best": None if best is None else float(best), "wait": self.stopper.wait, "best_epoch": self.stopper.best_epoch},
+        }
+        tmp = self.folder / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.folder / STATE_FILE)
+        for old in self.folder.glob("epoch-*.weights.h5"):
+            if old != weights:
+                old.unlink()
+
+
 def fit(
-    classifier: keras.Model, train_ds, val_ds, weights: dict[int, float], steps_per_epoch: int, options: FitOptions, out_dir: Path
+    classifier: keras.Model,
+    train_ds,
+    val_ds,
+    weights: dict[int, float],
+    steps_per_epoch: int,
+    options: FitOptions,
+    out_dir: Path,
+    checkpoint: Path | None = None,
 ) -> dict:
-    """Train `classifier` in place (best epoch's weights restored); returns the history dict."""
+    """Train `classifier` in place (best epoch's weights restored); returns the history dict.
+
+    With `checkpoint`, the state is saved there after every epoch, and a state already there
+    (an interrupted run of the same command) is where training continues.
+    """
     keras.utils.set_random_seed(options.seed)
     model = with_augmentation(classifier)
     warmup = options.warmup_epochs * steps_per_epoch  # ramp up from near zero: many imbalanced classes can kill the head at full rate
@@ -65,21 +136,37 @@ def fit(
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=options.label_smoothing),
         metrics=["accuracy"],
     )
-    callbacks = [
-        BalancedAccuracy(val_ds),
-        keras.callbacks.EarlyStopping(
-            monitor="val_balanced_accuracy", mode="max", patience=options.patience, restore_best_weights=True, verbose=1
-        ),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_balanced_accuracy", mode="max", patience=options.patience, restore_best_weights=True, verbose=1
+    )
+    callbacks = [BalancedAccuracy(val_ds), stopper, keras.callbacks.TerminateOnNaN()]
+    state = read_state(checkpoint) if checkpoint else None
+    initial_epoch = 0
+    if checkpoint:
+        callbacks.append(Checkpoint(checkpoint, stopper, state))
+    if state:
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(checkpoint / state["weights"])
+        initial_epoch = options.epochs if state["stopped"] else state["epoch"]
+        print(f"resumed after epoch {state['epoch']} of {options.epochs}" + (" (early stopping had ended it)" if state["stopped"] else ""))
     history = model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=options.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps_per_epoch,  # the data is one stream of every epoch's batches (see dataset.tf_dataset)
         class_weight=weights,
         callbacks=callbacks,
         shuffle=False,  # tf.data already reshuffles every epoch
         verbose=2,
     )
-    return history.history
+    full = callbacks[-1].history if checkpoint else history.history
+    write_history(full, out_dir / "history.csv")
+    return full
+
+
+def write_history(history: dict[str, list[float]], path: Path) -> None:
+    """history.csv: one row per epoch (what CSVLogger wrote, but for the whole run when it was resumed)."""
+    keys = sorted(history)
+    rows = zip(*(history[k] for k in keys))
+    path.write_text("epoch," + ",".join(keys) + "\n" + "".join(f"{i}," + ",".join(repr(v) for v in row) + "\n" for i, row in enumerate(rows)))

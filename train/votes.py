@@ -131,8 +131,8 @@ def read_votes(folder: Path) -> VoteTable:
     return VoteTable(source, tuple(classes), tuple(rows))
 
 
-def target(row: Voted, keep: list[int]) -> tuple[float, ...]:
-    """The vote distribution over the kept classes (what `--labels votes` trains against)."""
-    kept = [row.votes[i] for i in keep]
+def target(row: Voted, keep: list[int | None]) -> tuple[float, ...]:
+    """The vote distribution over the kept classes (what `--labels votes` trains against); None: a class this table lacks (no votes)."""
+    kept = [0.0 if i is None else row.votes[i] for i in keep]
     total = sum(kept)
     return tuple(v / total for v in kept)
