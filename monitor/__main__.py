@@ -126,12 +126,10 @@ def check_options(args) -> None:
 def run(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from monitor.batch import expand, sort_files
-    from monitor.classifier import load_classifier
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
     from monitor.paths import check_output_file
     from monitor.photos import is_picture_file, plan_output
-    from monitor.pipeline import make_pipeline
     from monitor.sinks import SUFFIXES, VideoSink
     from monitor.sources import LatestFrameReader, frames, open_source, parse_spec, truncated
 
@@ -155,18 +153,19 @@ def run(argv: list[str]) -> int:
             from monitor.photos import nothing_found
 
             raise UserError(f"{nothing_found(source_path, args.recursive)}; pass a folder of pictures or videos as --source")
-        return run_photos_cli(args, source_path, load_classifier(args.model).restricted(args.classes), output)
+        return run_photos_cli(args, source_path, monitor_for(args), output)
     if args.output:
         if args.output.suffix.lower() not in SUFFIXES:
             raise UserError(f"{args.output}: not a video file name; use {', '.join(SUFFIXES)} for --output")
         check_output_file(args.output, [source_path] if parse_spec(args.source)[0] == "file" else [])
-    classifier = load_classifier(args.model).restricted(args.classes)
+    monitor = monitor_for(args)
+    classifier = monitor.classifier
     say = (lambda text: print(text, file=sys.stderr)) if not args.quiet else (lambda text: None)
     source = open_source(args.source, say)
     live = source.is_live or args.realtime
     show = not args.no_display and display_available()
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
-    pipeline = make_pipeline(classifier, args.smooth, args.detect_every, args.min_face)
+    pipeline = monitor.video_pipeline()
     signal.signal(signal.SIGTERM, _raise_stop)
     stats = RunStats()
     message, code = None, 0
@@ -307,16 +306,22 @@ def run_videos(args, videos, others, root, log_dir: Path, settings, client) -> i
     return 0
 
 
-def run_photos_cli(args, source: Path, classifier, output: Path | None) -> int:
+def monitor_for(args):
+    """The Python API's EmotionMonitor for these options: the command line runs the same model, pipelines and rules as scripts."""
+    from monitor.api import EmotionMonitor
+
+    return EmotionMonitor(args.model, args.classes, args.min_face, args.smooth, args.detect_every)
+
+
+def run_photos_cli(args, source: Path, monitor, output: Path | None) -> int:
     """--source is a picture or a folder of pictures (--output already checked by `plan_output`)."""
     from monitor.moodlog import MoodLog
     from monitor.photos import nothing_found, run_photos, summary
-    from monitor.pipeline import picture_pipeline
 
     log_path = args.log or Path("logs") / f"mood-{datetime.now():%Y%m%d-%H%M%S}.csv"
     show = source.is_file() and not args.no_display and display_available()
-    pipeline = picture_pipeline(classifier, args.min_face)  # pictures: the thorough search, speed matters less
-    with MoodLog(log_path, classifier.classes) as log:
+    pipeline = monitor.picture_pipeline()  # pictures: the thorough search, speed matters less
+    with MoodLog(log_path, monitor.classes) as log:
         stats = run_photos(source, pipeline, log, output, show, args.recursive, args.quiet)
     if not args.quiet:
         print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {output}" if output else ""), file=sys.stderr)

@@ -140,14 +140,19 @@ def plan(videos: list[tuple[Path, int, int]], root: Path | None, log_dir: Path, 
 _CLASSIFIERS: dict = {}  # one classifier per process and settings, loaded on first use
 
 
-def classifier_for(s: Settings):
-    """This process's classifier for `s`, loaded once: by a worker's first job, or by the command's model check."""
-    from monitor.classifier import load_classifier
+def monitor_for(s: Settings):
+    """This process's EmotionMonitor for `s` (the Python API), loaded once: by a worker's first job, or by the command's model check."""
+    from monitor.api import EmotionMonitor
 
-    key = (s.model, s.threads, s.classes)
+    key = (s.model, s.threads, s.classes, s.min_face, s.smooth, s.detect_every)
     if key not in _CLASSIFIERS:
-        _CLASSIFIERS[key] = load_classifier(s.model, threads=s.threads).restricted(list(s.classes))
+        _CLASSIFIERS[key] = EmotionMonitor(s.model, list(s.classes) or None, s.min_face, s.smooth, s.detect_every, threads=s.threads)
     return _CLASSIFIERS[key]
+
+
+def classifier_for(s: Settings):
+    """This process's classifier for `s` (see monitor_for)."""
+    return monitor_for(s).classifier
 
 
 def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> VideoOutcome:
@@ -158,7 +163,6 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
     """
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
-    from monitor.pipeline import make_pipeline
     from monitor.sources import frames, open_source, truncated
 
     s = job.settings
@@ -171,8 +175,8 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
             import cv2
 
             cv2.setNumThreads(s.threads)
-        classifier = classifier_for(s)
-        pipeline = make_pipeline(classifier, s.smooth, s.detect_every, s.min_face)
+        monitor = monitor_for(s)
+        classifier, pipeline = monitor.classifier, monitor.video_pipeline()
         for stale in (partial, failed):
             stale.unlink(missing_ok=True)  # an interrupted or failed earlier attempt starts over: no duplicate rows
         source = open_source(job.video)

@@ -45,7 +45,8 @@ def model_path(path: str | Path | None) -> Path:
     if not path:
         return DEFAULT_MODEL_DIR
     path = Path(path)
-    if not path.exists() and len(path.parts) == 1 and (models_dir() / path).is_dir():
+    holds_model = path.is_file() or any((path / f"model{suffix}").is_file() for suffix in (".tflite", ".keras"))
+    if not holds_model and len(path.parts) == 1 and (models_dir() / path).is_dir():  # a local folder of that name without a model
         return models_dir() / path
     return path
 
@@ -112,7 +113,12 @@ class Classifier:
         if not names:
             return self
         unknown = [n for n in names if n not in self.classes]
-        if unknown or len(set(names)) < 2:
+        if unknown:
+            raise UserError(
+                f"--classes {','.join(names)}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a class of the model "
+                f"({', '.join(self.classes)}); name at least 2 of those"
+            )
+        if len(set(names)) < 2:
             raise UserError(f"--classes {','.join(names)}: give at least 2 of the model's classes ({', '.join(self.classes)})")
         keep = [i for i, c in enumerate(self.classes) if c in names]
         backend, bias = self._backend, self._bias

@@ -8,6 +8,10 @@ class UserError(Exception):
     """A problem the user can fix (bad path, bad file, bad option); the message says how."""
 
 
+class BadInput(UserError, ValueError):
+    """A user mistake met through the Python API (`EmotionMonitor`): a ValueError to scripts, one `error:` line on the command line."""
+
+
 def run_cli(command: Callable[[], int]) -> int:
     """Run a command-line entry point: a UserError becomes one `error:` line and exit code 2, Ctrl-C 130.
 

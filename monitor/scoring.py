@@ -206,25 +206,46 @@ def picture_labeller(pipeline) -> Labeller:
     return label
 
 
-def evaluate_photos(
-    folder: Path, classes: tuple[str, ...], monitor: Labeller, peer: Labeller | None, limit: int | None, progress=print
-) -> dict:
-    """Face-finding recall, and accuracy for folders named like a model class, on folders of photos.
-
-    `folder` holds one subfolder per class (or the pictures themselves); every picture should
-    hold a face, so a picture without one found counts as a miss (and as wrong).
-    """
-    from monitor.images import ImageError, read_bgr
+def photo_groups(folder: Path) -> list[tuple[str, list[Path]]]:
+    """(class name, pictures) per subfolder of a photo folder (or the folder's own pictures under its name)."""
     from monitor.photos import list_pictures
 
     if not folder.is_dir():
         raise UserError(f"{folder}: photo folder not found; pass --photos with a folder of pictures (one subfolder per class)")
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    groups = [(p.name, p) for p in subfolders] or [(folder.name, folder)]
+    return [(p.name, list_pictures(p, recursive=True)) for p in subfolders] or [(folder.name, list_pictures(folder, recursive=True))]
+
+
+def held_out_groups(folder: Path, meta: dict) -> list[tuple[str, list[Path]]]:
+    """(class name, pictures) of the part of a class-folder set that the model's training run held out (never trained on)."""
+    from train.dataset import model_held_out  # the split rule lives with training; this reads no TensorFlow
+
+    pictures = model_held_out(folder, meta)
+    return [(c, [p for p, i in pictures if i == k]) for k, c in enumerate(meta["classes"]) if any(i == k for _, i in pictures)]
+
+
+def evaluate_photos(
+    folder: Path,
+    classes: tuple[str, ...],
+    monitor: Labeller,
+    peer: Labeller | None,
+    limit: int | None,
+    progress=print,
+    groups: list[tuple[str, list[Path]]] | None = None,
+) -> dict:
+    """Face-finding recall, and accuracy for folders named like a model class, on folders of photos.
+
+    `folder` holds one subfolder per class (or the pictures themselves); every picture should
+    hold a face, so a picture without one found counts as a miss (and as wrong). `groups`
+    gives the pictures per class instead (a model's held-out pictures of `folder`).
+    """
+    from monitor.images import ImageError, read_bgr
+
+    groups = photo_groups(folder) if groups is None else groups
     result: dict = {"folder": str(folder), "limit": limit, "classes": {}}
-    for name, sub in groups:
+    for name, pictures in groups:
         counts: Counter = Counter()
-        for path in list_pictures(sub, recursive=True)[:limit]:
+        for path in pictures[:limit]:
             try:
                 image = read_bgr(path)
             except (ImageError, OSError):
@@ -287,6 +308,13 @@ def parser():
         metavar="DIR",
         help="folder of photos, one subfolder per class, one face each (default: ../shared/datasets/muxspace-photos)",
     )
+    p.add_argument(
+        "--held-out",
+        type=Path,
+        metavar="DIR",
+        help="a class-folder set the model learnt from beside others: score its pictures that the training run held out "
+        "(default: each such folder of the model's run that is here, e.g. ../shared/datasets/affectnet)",
+    )
     p.add_argument("--model", type=Path, help="model file or folder (default: the shipped model)")
     p.add_argument(
         "--classes",
@@ -322,9 +350,10 @@ def main(argv: list[str]) -> int:
         raise UserError("--detect-every and --smooth must be at least 1")
     if args.per_class is not None and args.per_class < 1:
         raise UserError("--per-class must be at least 1")
-    videos, photos = args.videos, args.photos
-    if videos is None and photos is None:
+    videos, photos, held = args.videos, args.photos, [args.held_out] if args.held_out else []
+    if videos is None and photos is None and not held:
         videos, photos = SHARED_TRUTH, SHARED_PHOTOS
+        held = None  # the model's own class-folder training folders that are here
         if not SHARED_TRUTH.is_file():
             raise UserError(
                 "no shared data beside this program (it is not run from a checkout next to ../shared); "
@@ -344,8 +373,24 @@ def main(argv: list[str]) -> int:
         result["photos"] = evaluate_photos(
             photos, classifier.classes, picture_labeller(picture_pipeline(classifier)), peer, args.per_class, say
         )
+    for folder in own_held_out(classifier.metadata) if held is None else held:
+        groups = held_out_groups(folder, classifier.metadata)
+        result.setdefault("held_out", []).append(
+            evaluate_photos(folder, classifier.classes, picture_labeller(picture_pipeline(classifier)), peer, args.per_class, say, groups)
+        )
     print(json.dumps(result) if args.json else format_result(result))
     return 0
+
+
+def own_held_out(meta: dict) -> list[Path]:
+    """The class-folder sets among a model's training folders that are here (paths as recorded, from the project root)."""
+    dirs = meta.get("data", {}).get("dir")
+    found = []
+    for d in dirs if isinstance(dirs, list) else []:  # a single-folder run holds out only within its own folder
+        path = Path(d) if Path(d).is_absolute() else ROOT / d
+        if path.is_dir() and not (path / "label.csv").exists() and not (path / "train").is_dir() and not any(path.glob("*/label.csv")):
+            found.append(path)
+    return found
 
 
 def format_result(result: dict) -> str:
@@ -375,9 +420,8 @@ def format_result(result: dict) -> str:
             lines.append(
                 "frames with labels the model does not have (not scored): " + ", ".join(f"{k} {n}" for k, n in v["skipped_labels"].items())
             )
-    if "photos" in result:
-        p = result["photos"]
-        lines += ["", f"photos in {p['folder']}" + (f" (first {p['limit']} of each folder)" if p["limit"] else "")]
+    for title, p in [("photos in", result["photos"])] * ("photos" in result) + [("held-out pictures of", h) for h in result.get("held_out", [])]:
+        lines += ["", f"{title} {p['folder']}" + (f" (first {p['limit']} of each folder)" if p["limit"] else "")]
         lines.append(
             f"{'folder':<14}{'pictures':>9}{'face found':>12}{'right':>10}"
             + (f"{'fer found':>12}{'fer right':>10}" if result["fer"] else "")
@@ -389,4 +433,8 @@ def format_result(result: dict) -> str:
             if "fer" in e:
                 row += f"{e['fer']['recall']:>12.3f}" + (f"{e['fer']['accuracy']:>10.3f}" if "accuracy" in e["fer"] else f"{'':>10}")
             lines.append(row)
+        for who in ("monitor", "fer"):
+            recalls = [e[who]["accuracy"] for e in p["classes"].values() if who in e and e[who].get("accuracy") is not None]
+            if len(recalls) > 1:
+                lines.append(f"{who} mean recall over the {len(recalls)} classes: {sum(recalls) / len(recalls):.3f}")
     return "\n".join(lines)

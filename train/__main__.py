@@ -202,6 +202,15 @@ def evaluate_parser() -> argparse.ArgumentParser:
         metavar="CLASS=B,...",
         help="measure the model at another operating point than its own (replaces its class bias; see train export --class-bias)",
     )
+    p.add_argument(
+        "--held-out",
+        nargs="?",
+        const="",
+        metavar="MODEL",
+        help="score only the pictures of DATA_DIR that the model's training run held out as its test split (DATA_DIR must be one "
+        "of its class-folder training folders; the split is recomputed from the model's seed and fractions). Give another "
+        "model's name or folder to use its run's hold-out instead (to compare a model that never saw DATA_DIR on the same pictures)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object with all metrics instead of a table")
     p.add_argument(
         "--errors",
@@ -827,6 +836,12 @@ def run_evaluate(argv: list[str]) -> int:
     elif layout == dataset.VOTE_SPLITS:
         present = dataset.vote_labels.vote_splits(args.data_dir)
         split = "test" if "test" in present else "val" if "val" in present else "train"
+    keep = None
+    if args.held_out is not None:
+        from monitor.classifier import read_metadata, resolve
+
+        meta = read_metadata(resolve(args.held_out)) if args.held_out else classifier.metadata
+        keep = {p for p, _ in dataset.model_held_out(args.data_dir, meta)}
     scan = dataset.scan(
         args.data_dir,
         args.faces,
@@ -834,8 +849,10 @@ def run_evaluate(argv: list[str]) -> int:
         only_split=split,
         only_classes=args.classes,
         progress=progress("reading") if not args.json else (lambda it: it),
+        keep=keep,
     )
     pred = predict_split(classifier, scan, split)
+    split = "held out" if keep is not None else split
     metrics = {"model": str(classifier.path), "data": str(args.data_dir), "split": split, **metrics_of(pred), "skipped": len(scan.skipped)}
     only = [c for c in classifier.classes if c in scan.classes]
     if len(only) < len(classifier.classes):  # the model knows more classes than the data: also judge it among the data's

@@ -181,6 +181,35 @@ def split_files(files_by_class: dict[int, list[Path]], fractions: tuple[float, f
     return out
 
 
+def held_out(folder: Path, classes: list[str], seed: int, fractions: tuple[float, float], split: str = "test") -> list[tuple[Path, int]]:
+    """(path, class index) of the pictures of a class-folder set that a training run held out as `split`.
+
+    The same seeded, stratified split as training makes (`split_files`, classes in the run's
+    order), recomputed from the model's metadata, so a model is scored on pictures it never
+    saw: the real-face hold-out of a run that learnt from this folder beside others.
+    """
+    by_class = {i: list_files(folder / c) for i, c in enumerate(classes) if (folder / c).is_dir()}
+    if not by_class:
+        raise UserError(f"{folder}: no folder for any of the model's classes ({', '.join(classes)})")
+    return split_files(by_class, fractions, seed)[split]
+
+
+def model_held_out(folder: Path, meta: dict) -> list[tuple[Path, int]]:
+    """held_out() for a model's metadata; a folder the model did not learn from is a one-line error."""
+    data = meta.get("data", {})
+    dirs = data.get("dir")
+    names = [Path(d).name for d in (dirs if isinstance(dirs, list) else [dirs] if dirs else [])]
+    if folder.resolve().name not in names:
+        shown = ", ".join(names) or "none recorded"
+        raise UserError(f"--held-out {folder}: the model did not learn from a folder of that name ({shown}); give one of its training folders")
+    if not folder.is_dir():
+        raise UserError(f"--held-out {folder}: no such folder")
+    if folder_layout(folder)[0] != "class folders":
+        raise UserError(f"--held-out {folder}: not a folder of class folders; its own splits are its held-out pictures")
+    fractions = tuple(data.get("fractions", (0.15, 0.15)))
+    return held_out(folder, list(meta["classes"]), int(meta.get("training", {}).get("seed", 0)), fractions)
+
+
 def faces_in(gray: np.ndarray, mode: str, rule: CropRule, detector: Callable[[np.ndarray], list[Box]] | None) -> list[Box | None]:
     """The faces a picture contributes: [None] for the whole picture, boxes found, or []."""
     h, w = gray.shape
@@ -284,13 +313,15 @@ def scan(
     only_split: str | None = None,
     only_classes: list[str] | None = None,
     labels: str = "votes",
+    keep: set[Path] | None = None,
 ) -> Scan:
     """Verify every picture under the data folder(s) and turn it into samples per split.
 
     `only_split` (evaluation) reads a single split: the class folders themselves, or in a
     split layout the given split's folders. `only_classes` keeps just those class folders.
     `labels` ('votes' or 'majority') says what vote-labelled pictures train against; their
-    `label` is always the majority class, which evaluation scores.
+    `label` is always the majority class, which evaluation scores. `keep` reads only those
+    files (a model's held-out pictures).
     """
     dirs = as_dirs(data_dirs)
     data_dir = ", ".join(map(str, dirs))  # for messages
@@ -310,6 +341,8 @@ def scan(
             listed.setdefault(split, []).extend(items)
     else:
         listed = _folder_listing(dirs, layout, classes, only_split, fractions, seed)
+    if keep is not None:
+        listed = {split: [item for item in items if Path(item[0]) in keep] for split, items in listed.items()}
 
     detector = PictureSearch().detect if faces != "whole" else None  # the same thorough search as photo mode
     roots = {d.resolve(): d.resolve().name for d in dirs}

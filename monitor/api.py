@@ -1,0 +1,241 @@
+"""The Python front door: `EmotionMonitor`, one import and one call on a picture already in memory.
+
+    from monitor import EmotionMonitor
+    monitor = EmotionMonitor()                      # the shipped default model
+    for face in monitor.analyze(image):             # a BGR numpy image, as OpenCV reads it
+        print(face.box, face.label, f"{face.confidence:.0%}")
+
+The command line is built on this class: the same model loading, detector settings,
+pipelines and log rows, so a script and `python -m monitor` give the same answers.
+Results are plain frozen dataclasses of Python numbers, easy to print, compare or turn into
+a DataFrame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from monitor.errors import BadInput, UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from monitor.classifier import Classifier
+    from monitor.pipeline import FrameResult, Pipeline
+
+
+@dataclass(frozen=True)
+class FaceEmotion:
+    """One face: its box (x, y, w, h) in pixels, the label shown, its confidence and every class's probability.
+
+    `face_id` follows a face across the frames of a video (1, 2, ...); in a still picture faces
+    are numbered largest first.
+    """
+
+    box: tuple[int, int, int, int]
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    face_id: int = 0
+
+
+@dataclass(frozen=True)
+class FrameEmotions:
+    """The faces of one video frame, largest first, with the frame's index and its time in the video (seconds)."""
+
+    index: int
+    time_s: float
+    faces: tuple[FaceEmotion, ...]
+    image: np.ndarray | None = None  # the frame's pixels (BGR), kept for drawing; None when not asked for
+
+
+def _faces_of(result: FrameResult, smoothed: bool) -> tuple[FaceEmotion, ...]:
+    faces = []
+    for face in sorted(result.faces, key=lambda f: -f.box.area):
+        p = face.smoothed if smoothed else face.raw
+        b = face.box
+        faces.append(
+            FaceEmotion(
+                box=(int(b.x), int(b.y), int(b.w), int(b.h)),
+                label=p.label,
+                confidence=float(p.confidence),
+                probabilities={c: float(v) for c, v in zip(p.classes, p.probabilities)},
+                face_id=int(face.face_id),
+            )
+        )
+    return tuple(faces)
+
+
+def as_bgr(image, rgb: bool = False, what: str = "image") -> np.ndarray:
+    """A checked uint8 BGR (or gray) picture; a clear ValueError for anything else (never an OpenCV assertion)."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{what}: expected a numpy array (height x width x 3 BGR, or height x width gray), got {type(image).__name__}")
+    if image.size == 0 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
+        raise BadInput(f"{what}: empty or not a picture (shape {image.shape}); give height x width x 3 (BGR) or height x width (gray)")
+    if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+        raise BadInput(f"{what}: {image.shape[2]} channels; give 1 (gray), 3 (BGR) or 4 (BGRA)")
+    if image.dtype != np.uint8:
+        if image.dtype.kind == "f" and np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1:
+            raise BadInput(f"{what}: float pixels in 0..1; give uint8 0..255, e.g. (image * 255).astype(np.uint8)")
+        raise BadInput(f"{what}: pixels of type {image.dtype}; give uint8 (0..255), as cv2.imread returns")
+    import cv2
+
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGR if rgb else cv2.COLOR_BGRA2BGR)
+    elif image.ndim == 3 and rgb:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    return np.ascontiguousarray(image)
+
+
+class EmotionMonitor:
+    """Faces and their emotions in pictures, videos and camera streams, with the monitor's own model and rules.
+
+    `model`: a shipped model's name (`happy-neutral-sad`, `happy-sad`, `emotions`) or a model
+    file or folder from `python -m train`. `classes`: choose only among these of the model's
+    classes. `min_face`: smallest face in pixels (default: 48 in videos, and down to the
+    detector's 24-pixel window in still pictures, as the command line does). `smooth`: frames over which a face's label
+    is averaged in videos (1 = off). `detect_every`: in videos, scan the whole frame every Nth
+    frame and re-find known faces in between (1 = full scan always).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = "happy-neutral-sad",
+        classes: list[str] | None = None,
+        min_face: int | None = None,
+        smooth: int = 5,
+        detect_every: int = 4,
+        threads: int | None = None,
+    ) -> None:
+        from monitor.classifier import load_classifier
+
+        for name, value, low in (("min_face", min_face, 24), ("smooth", smooth, 1), ("detect_every", detect_every, 1)):
+            if value is None and name == "min_face":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise BadInput(f"{name}={value!r}: must be a whole number of at least {low}")
+        self.min_face, self.smooth, self.detect_every = min_face, smooth, detect_every
+        try:
+            self.classifier: Classifier = load_classifier(model, threads=threads).restricted(list(classes) if classes else None)
+        except UserError as err:  # the command line prints these in one line; from Python they are exceptions
+            raise BadInput(str(err)) from None
+        self._picture: Pipeline | None = None
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The labels this monitor can give, in the order of its probabilities."""
+        return tuple(self.classifier.classes)
+
+    def video_pipeline(self) -> Pipeline:
+        """A fresh pipeline for one video or stream: Haar detector, tracking and smoothing (what the command line runs)."""
+        from monitor.pipeline import make_pipeline
+
+        return make_pipeline(self.classifier, self.smooth, self.detect_every, self.min_face)
+
+    def picture_pipeline(self) -> Pipeline:
+        """The pipeline for still pictures: the thorough face search, no smoothing (photo mode)."""
+        from monitor.pipeline import picture_pipeline
+
+        if self._picture is None:
+            self._picture = picture_pipeline(self.classifier, self.min_face)
+        return self._picture
+
+    def analyze(self, image: np.ndarray, rgb: bool = False) -> list[FaceEmotion]:
+        """The faces in one picture, largest first (an empty list when there is none).
+
+        `image`: uint8 BGR as OpenCV gives it, or gray; `rgb=True` for RGB (PIL, matplotlib).
+        """
+        from monitor.sources import Frame
+
+        image = as_bgr(image, rgb)
+        pipeline = self.picture_pipeline()
+        pipeline.reset()
+        return list(_faces_of(pipeline.analyze(Frame(image, 0, 0.0, 0.0)), smoothed=False))
+
+    def results(self, source: str | int | Path | Iterable[np.ndarray]) -> Iterator[FrameResult]:
+        """The pipeline's own FrameResults for every frame of a video file, camera index or iterable of frames."""
+        import time
+
+        from monitor.sources import Frame, frames, open_source
+
+        if isinstance(source, np.ndarray | bool):
+            raise TypeError("source: give a video path, a camera index or an iterable of frames; for one picture use analyze()")
+        pipeline = self.video_pipeline()
+        if isinstance(source, str | int | Path):
+            opened = open_source(str(source))
+            try:
+                for frame in frames(opened):
+                    yield pipeline.analyze(frame)
+            finally:
+                opened.release()
+            return
+        fps = 30.0
+        for index, image in enumerate(source):
+            image = as_bgr(image, what=f"frame {index}")
+            yield pipeline.analyze(Frame(image, index, index / fps, time.time()))
+
+    def video(self, source: str | int | Path | Iterable[np.ndarray], keep_images: bool = False) -> Iterator[FrameEmotions]:
+        """Per-frame faces of a video path, camera index or iterable of BGR frames, tracked (`face_id`) and smoothed.
+
+        Frames of an iterable are timed at 30 per second. `keep_images=True` keeps each frame's
+        pixels on its result (for `draw`). Bad input raises ValueError (a missing file, a frame
+        that is not a picture).
+        """
+        try:
+            for result in self.results(source):
+                f = result.frame
+                yield FrameEmotions(f.index, round(float(f.stream_time_s), 3), _faces_of(result, smoothed=True), f.image if keep_images else None)
+        except UserError as err:
+            raise BadInput(str(err)) from None
+
+    def dataframe(self, source: str | int | Path | Iterable[np.ndarray], name: str | None = None) -> pd.DataFrame:
+        """A whole video as a DataFrame with the mood log's columns: one row per face per frame, one empty row per frame without."""
+        import pandas as pd
+
+        from monitor.moodlog import INTEGER_COLUMNS, columns_for, rows_for
+
+        label = name or (str(source) if isinstance(source, str | int | Path) else "frames")
+        rows: list[tuple] = []
+        try:
+            for result in self.results(source):
+                rows += rows_for(result, label, len(self.classes))
+        except UserError as err:
+            raise BadInput(str(err)) from None
+        table = pd.DataFrame(rows, columns=columns_for(self.classes))
+        for column in INTEGER_COLUMNS:
+            table[column] = table[column].astype("Int64")
+        return table
+
+    def draw(self, image: np.ndarray, faces: Iterable[FaceEmotion], rgb: bool = False) -> np.ndarray:
+        """A copy of `image` with each face's box, label and confidence drawn as the monitor's window shows them."""
+        from monitor.faces import Box
+        from monitor.overlay import draw
+        from monitor.pipeline import Face, FrameResult
+        from monitor.sources import Frame
+
+        copy = as_bgr(image, rgb).copy()
+        if copy.ndim == 2:
+            import cv2
+
+            copy = cv2.cvtColor(copy, cv2.COLOR_GRAY2BGR)
+        from monitor.classifier import Prediction
+
+        drawn = []
+        for i, face in enumerate(faces, 1):
+            if not isinstance(face, FaceEmotion):
+                raise TypeError(f"faces: expected FaceEmotion results of analyze() or video(), got {type(face).__name__}")
+            p = Prediction(tuple(face.probabilities.values()), tuple(face.probabilities))
+            drawn.append(Face(Box(*face.box), face.face_id or i, p, p))
+        draw(copy, FrameResult(Frame(copy, 0, 0.0, 0.0), tuple(drawn)))
+        if rgb:
+            import cv2
+
+            copy = cv2.cvtColor(copy, cv2.COLOR_BGR2RGB)
+        return copy

@@ -1,0 +1,146 @@
+"""The Python API (`from monitor import EmotionMonitor`): pictures in memory, videos, DataFrames, drawing, bad input."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitor import EmotionMonitor, FaceEmotion
+from tests.conftest import ROOT, run_cli
+
+
+@pytest.fixture(scope="module")
+def monitor() -> EmotionMonitor:
+    return EmotionMonitor()
+
+
+def first_frame(video) -> np.ndarray:
+    capture = cv2.VideoCapture(str(video))
+    ok, image = capture.read()
+    capture.release()
+    assert ok
+    return image
+
+
+def test_analyze_returns_plain_faces_largest_first(monitor, videos_dir):
+    image = first_frame(videos_dir / "street_multi_face.mp4")
+    faces = monitor.analyze(image)
+    assert len(faces) >= 2 and all(isinstance(f, FaceEmotion) for f in faces)
+    areas = [f.box[2] * f.box[3] for f in faces]
+    assert areas == sorted(areas, reverse=True)
+    for f in faces:
+        assert f.label in monitor.classes and set(f.probabilities) == set(monitor.classes)
+        assert f.confidence == pytest.approx(max(f.probabilities.values())) and sum(f.probabilities.values()) == pytest.approx(1, abs=1e-3)
+        assert all(type(v) is int for v in f.box) and type(f.confidence) is float
+    with pytest.raises(AttributeError):
+        faces[0].label = "x"  # frozen
+    # RGB and gray input give the same faces as BGR
+    rgb = monitor.analyze(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), rgb=True)
+    assert [(f.box, f.label) for f in rgb] == [(f.box, f.label) for f in faces]
+    gray = monitor.analyze(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    assert [f.box for f in gray] == [f.box for f in faces]
+    assert monitor.analyze(np.zeros((240, 320, 3), np.uint8)) == []
+
+
+def test_the_cli_photo_mode_and_the_api_agree(monitor, videos_dir, tmp_path):
+    image = first_frame(videos_dir / "single_face.mp4")
+    cv2.imwrite(str(tmp_path / "one.png"), image)
+    proc = run_cli("monitor", "--source", str(tmp_path / "one.png"), "--log", str(tmp_path / "log.csv"), "--no-display", timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    log = pd.read_csv(tmp_path / "log.csv")
+    faces = monitor.analyze(image)
+    assert list(log["label"]) == [f.label for f in faces] and list(log["w"]) == [f.box[2] for f in faces]
+
+
+def test_video_and_dataframe_match_the_command_lines_log_row_for_row(monitor, videos_dir, tmp_path):
+    video = videos_dir / "frown_then_smile.mp4"
+    proc = run_cli("monitor", "--source", str(video), "--log", str(tmp_path / "log.csv"), "--no-display", "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    log = pd.read_csv(tmp_path / "log.csv")
+    table = monitor.dataframe(video)
+    assert list(table.columns) == list(log.columns) and len(table) == len(log)
+    for column in ("frame", "face_id", "x", "y", "w", "h", "label"):
+        assert table[column].astype(str).tolist() == log[column].astype("Int64" if column != "label" else object).astype(str).tolist(), column
+    assert np.allclose(table["confidence"].astype(float), log["confidence"], atol=1e-4, equal_nan=True)
+    frames = list(monitor.video(video))
+    assert [f.index for f in frames] == sorted(set(log["frame"]))
+    shown = [face.label for f in frames for face in sorted(f.faces, key=lambda x: x.face_id)] or []
+    assert shown == log.dropna(subset=["face_id"]).sort_values(["frame", "face_id"])["label"].tolist()
+    # an iterable of frames goes through the same tracking and smoothing
+    capture = cv2.VideoCapture(str(video))
+    images = []
+    while len(images) < 30 and (got := capture.read())[0]:
+        images.append(got[1])
+    capture.release()
+    from_frames = [tuple(face.label for face in f.faces) for f in monitor.video(images)]
+    assert from_frames == [tuple(face.label for face in f.faces) for f in frames[:30]]
+
+
+def test_draw_returns_an_annotated_copy(monitor, videos_dir):
+    image = first_frame(videos_dir / "single_face.mp4")
+    before = image.copy()
+    faces = monitor.analyze(image)
+    drawn = monitor.draw(image, faces)
+    assert np.array_equal(image, before)  # the caller's picture is left alone
+    assert drawn.shape == image.shape and (drawn != image).any()
+    x, y, w, h = faces[0].box
+    assert (drawn[y, x : x + w] != image[y, x : x + w]).any()  # the box's top edge
+    with pytest.raises(TypeError, match="FaceEmotion"):
+        monitor.draw(image, [faces[0].box])
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "needle"),
+    [
+        (None, TypeError, "numpy array"),
+        (np.zeros((0, 10, 3), np.uint8), ValueError, "empty"),
+        (np.zeros((10, 10, 3), np.float32), ValueError, "uint8"),
+        (np.zeros((10, 10, 3), np.int64), ValueError, "uint8"),
+        (np.zeros((10, 10, 2), np.uint8), ValueError, "channels"),
+        (np.zeros((10,), np.uint8), ValueError, "not a picture"),
+    ],
+)
+def test_bad_pictures_raise_clear_exceptions(monitor, bad, error, needle):
+    with pytest.raises(error, match=needle):
+        monitor.analyze(bad)
+
+
+def test_bad_models_options_and_sources_raise_clear_exceptions(monitor, tmp_path):
+    with pytest.raises(ValueError, match="no-such-model: model file not found"):
+        EmotionMonitor("no-such-model")
+    with pytest.raises(ValueError, match="smooth=0"):
+        EmotionMonitor(smooth=0)
+    with pytest.raises(ValueError, match="not a class of the model|not among"):
+        EmotionMonitor(classes=["happy", "angry"])
+    with pytest.raises(ValueError, match="video file not found"):
+        list(monitor.video(tmp_path / "missing.mp4"))
+    with pytest.raises(TypeError, match="analyze"):
+        list(monitor.video(np.zeros((10, 10, 3), np.uint8)))
+    with pytest.raises(ValueError, match="frame 1"):
+        list(monitor.video([np.zeros((64, 64, 3), np.uint8), np.zeros((64, 64, 3), np.float64)]))
+
+
+def test_the_readme_example_runs(tmp_path, videos_dir):
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- api-example[^>]*-->\s*```python\n(.*?)```", text, re.S).group(1)
+    assert len(block.strip().splitlines()) <= 6
+    cv2.imwrite(str(tmp_path / "photo.jpg"), first_frame(videos_dir / "single_face.mp4"))
+    (tmp_path / "example.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n" + block)
+    proc = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"^\(\d+, \d+, \d+, \d+\) (happy|neutral|sad) \d+% \{", proc.stdout, re.M), proc.stdout
+
+
+def test_the_docs_example_script_runs(tmp_path, videos_dir):
+    shutil.copy(videos_dir / "grin.mp4", tmp_path / "grin.mp4")
+    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "example.py"), "grin.mp4"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "grin.mp4: 78 frames, 1 face(s)" in proc.stdout and re.search(r"face 1: 78 frames over 3\.\d s; happy \d+%", proc.stdout)
+    assert len(pd.read_csv(tmp_path / "grin-moods.csv")) == 78
