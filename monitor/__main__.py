@@ -67,7 +67,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output",
         type=Path,
-        help="also write the annotated frames to this video file (.mp4 or .avi); for a picture an image file, for a folder a folder",
+        help="also write the annotated frames to this video file (.mp4, .m4v, .mov, .mkv or .avi); for a picture an image file, "
+        "for a folder a folder",
     )
     p.add_argument("--recursive", action="store_true", help="with a folder --source: include its subfolders")
     p.add_argument("--no-display", action="store_true", help="no window (automatic when there is no display)")
@@ -235,7 +236,7 @@ def warn_min_face(min_face: int | None, shape: tuple[int, ...], bar) -> None:
 def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Path | None) -> int:
     """--source is a folder or glob of videos: each in batch mode, its own log, in parallel processes or on a Dask cluster."""
     from monitor.batch import Settings, classifier_for, connect, run_lock
-    from monitor.paths import ensure_folder, same_file
+    from monitor.paths import check_writable_folder, ensure_folder, same_file
 
     log_dir = args.log or Path("logs")
     if log_dir.suffix.lower() == ".csv":
@@ -253,6 +254,7 @@ def run_videos_cli(args, videos: list[tuple[Path, int, int]], others: list[Path]
     ensure_folder(log_dir, "--log")
     if args.output:
         ensure_folder(args.output, "--output")
+        check_writable_folder(args.output, "--output")  # before any video starts, not one failure per video
     with run_lock(log_dir):  # also checks up front that the folder can be written
         return run_videos(args, videos, others, root, log_dir, settings, client)
 

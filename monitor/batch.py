@@ -118,7 +118,24 @@ def log_name(video: Path, root: Path | None) -> str:
     """`mood-<video name>.csv`, with its subfolders in the name when the folder is searched recursively."""
     rel = video.relative_to(root) if root and video.is_relative_to(root) else Path(video.name)
     stem = "_".join([*rel.parent.parts, rel.stem]) if rel.parent.parts else rel.stem
-    return f"mood-{stem}.csv"
+    return f"mood-{short_stem(stem)}.csv"
+
+
+# A log's longest name is mood-<stem>.csv.partial: the stem leaves room for that within the file system's 255 bytes.
+STEM_MAX = 255 - len("mood-.csv") - len(PARTIAL)
+
+
+def short_stem(stem: str) -> str:
+    """`stem` as it is, or cut to fit a file name with a hash of the whole, so two long names that share a start stay apart."""
+    import hashlib
+    import os
+
+    raw = os.fsencode(stem)
+    if len(raw) <= STEM_MAX:
+        return stem
+    digest = hashlib.sha1(raw).hexdigest()[:10]
+    head = raw[: STEM_MAX - len(digest) - 1].decode("utf-8", "ignore")  # whole characters only
+    return f"{os.fsdecode(os.fsencode(head))}-{digest}"
 
 
 def plan(videos: list[tuple[Path, int, int]], root: Path | None, log_dir: Path, out_dir: Path | None, settings: Settings, redo: bool):
@@ -333,6 +350,11 @@ def run_lock(log_dir: Path):
     try:
         handle = open(path, "a+")  # noqa: SIM115 (held for the whole run)
     except OSError as err:
+        if path.exists():  # the folder may be fine: the lock file itself is what cannot be opened
+            raise UserError(
+                f"{path}: cannot open this log folder's lock file ({err.strerror}); make it writable or delete it "
+                "(it only marks a folder-of-videos run in progress)"
+            ) from None
         raise UserError(f"--log {log_dir}: cannot write there ({err.strerror}); pass a writable folder") from None
     with handle:
         try:

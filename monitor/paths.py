@@ -59,6 +59,7 @@ def check_output_file(path: Path, inputs: list[Path] = (), what: str = "--output
     Refuses an output that is one of the inputs (writing it would destroy the input), a
     folder, or a place that cannot be written; creates missing parent folders.
     """
+    check_name_length(path, what)
     for source in inputs:
         if same_file(path, source):
             raise UserError(f"{path}: is the input {source} itself; pass another {what} so the input is never overwritten")
@@ -67,6 +68,17 @@ def check_output_file(path: Path, inputs: list[Path] = (), what: str = "--output
     ensure_folder(path.parent, what, path)
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError(f"{path}: not writable; pass a writable {what} path")
+
+
+NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems alike
+
+
+def check_name_length(path: Path, what: str) -> None:
+    """A file or folder name longer than the file system allows is a one-line error, not an OSError traceback."""
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            shown = part[:40] + "..."
+            raise UserError(f"{shown}: file name too long ({len(os.fsencode(part))} bytes, at most {NAME_MAX}); pass a shorter {what}")
 
 
 def ensure_folder(folder: Path, what: str, target: Path | None = None) -> None:
@@ -79,6 +91,15 @@ def ensure_folder(folder: Path, what: str, target: Path | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{name}: cannot create the folder {folder} ({err.strerror}); pass a writable {what}") from None
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Files can be created in `folder` (tried, not guessed: root passes permission checks on a read-only mount)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise UserError(f"{folder}: cannot write there ({err.strerror}); pass a writable {what}") from None
 
 
 def parse_spec(spec: str) -> tuple[str, str | int]:

@@ -72,7 +72,7 @@ def format_summary(s: Summary, notes: list[str]) -> str:
     lines += [
         f"sources     {describe_sources(s.sources)}",
         f"frames      {s.frames}, with a face {s.frames_with_face} ({pct(s.frames_with_face / s.frames)})",
-        "face time   " + ", ".join(f"{k} {pct(v)}" for k, v in s.shares.items()),
+        "face time   " + (", ".join(f"{k} {pct(v)}" for k, v in s.shares.items()) or "no face was seen in any frame"),
     ]
     if s.pictures is not None:
         faces = s.pictures["faces"]
@@ -85,7 +85,8 @@ def format_summary(s: Summary, notes: list[str]) -> str:
         for label, r in s.stretches.iterrows():
             kind = s.sources.loc[r["source"], "kind"]
             where = f"{r['source']} at {r['at_s']:.1f} s" if kind == "video" else clock(r["start"], s.offset)
-            lines.append(f"  {label:<10} {duration(r['seconds']):>12}  from {where}  face {r['face']}")
+            length = duration(r["seconds"]) if r["seconds"] > 0 else "one frame"  # a single frame has no length of its own
+            lines.append(f"  {label:<10} {length:>12}  from {where}  face {r['face']}")
     if len(s.buckets):
         lines.append(f"mood per {s.every} (share of frames):")
         b = s.buckets.drop(columns=["width_s"]).assign(frames=s.buckets["frames"].astype(int))
@@ -247,7 +248,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="folder for the pictures and report.html (default: next to the first log)")
     p.add_argument("--every", help="time bucket for the mood timeline, e.g. 10s, 1min, 5min, 1h (default: from the recording's length)")
     p.add_argument("--face", help="only this face id (as printed in the per-face table)")
-    p.add_argument("--since", help="only rows at or after this time, as the report shows it (ISO 8601; local time if no offset)")
+    p.add_argument(
+        "--since", help="only rows at or after this time, as the report shows it (ISO 8601; without an offset, on the report's clock)"
+    )
     p.add_argument("--until", help="only rows at or before this time")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (runs, then overall shares) instead of text")
     return p
@@ -262,9 +265,10 @@ def main(argv: list[str]) -> int:
     from monitor import summary as sm
 
     every = sm.check_every(args.every)
-    since, until = sm.parse_time(args.since, "--since"), sm.parse_time(args.until, "--until")
+    sm.parse_time(args.since, "--since"), sm.parse_time(args.until, "--until")  # a bad value is an error before any work
     logs = sm.combine(read)
     del read
+    since, until = sm.parse_time(args.since, "--since", logs.offset), sm.parse_time(args.until, "--until", logs.offset)
     rows = sm.filter_rows(logs.rows, since, until, args.face)
     first = args.logs[0].resolve()
     out = args.out or (first / "report" if first.is_dir() else first.parent / f"{first.stem}-report")

@@ -51,7 +51,7 @@ class VideoSink:
             self._container = av.open(self._file, "w", format=_muxer(self.path), options=options)
         except (OSError, av.FFmpegError) as err:
             self.close()
-            raise UserError(f"{self.path}: cannot write a video there ({err}); use an .mp4 or .avi path in a writable folder") from None
+            raise UserError(f"{self.path}: cannot write a video there ({err}); use a {', '.join(SUFFIXES)} path in a writable folder") from None
         rate = Fraction(self.fps).limit_denominator(1001)
         stream = self._container.add_stream(codec, rate=rate)
         stream.width, stream.height = width, height

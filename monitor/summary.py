@@ -471,7 +471,7 @@ def per_run(rows: pd.DataFrame, first: np.ndarray, has_face: np.ndarray, runs: p
     face_run *= k
     face_run += rows["label"].cat.codes.to_numpy()[has_face]
     by_label = np.bincount(face_run, minlength=len(names) * k)
-    by_label = by_label.reshape(-1, k)[present]
+    by_label = by_label.reshape(len(names), k)[present]  # k is 0 when no face was ever seen
     out["face_frames"] = by_label.sum(axis=1)
     categories = list(rows["label"].cat.categories)
     for label in labels:
@@ -655,8 +655,9 @@ def check_every(value: str | None) -> str | None:
     return value
 
 
-def parse_time(value: str | None, name: str) -> pd.Timestamp | None:
-    """A --since/--until moment in UTC; without an offset, local time (summer time included)."""
+def parse_time(value: str | None, name: str, clock: datetime.tzinfo | None = None) -> pd.Timestamp | None:
+    """A --since/--until moment in UTC. Without an offset it is read on `clock`, the UTC offset the report shows its times in
+    (the logs' own), so a time copied from the report means what it showed; with no clock given, this machine's local time."""
     if value is None:
         return None
     try:
@@ -664,5 +665,5 @@ def parse_time(value: str | None, name: str) -> pd.Timestamp | None:
     except (ValueError, TypeError):
         raise UserError(f"{name} {value!r}: not a date/time; use e.g. 2026-11-26T14:30 or '2026-11-26 14:30+01:00'") from None
     if t.tzinfo is None:
-        t = pd.Timestamp(t.to_pydatetime().astimezone())
+        t = t.tz_localize(clock) if clock is not None else pd.Timestamp(t.to_pydatetime().astimezone())
     return t.tz_convert("UTC")

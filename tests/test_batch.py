@@ -229,3 +229,30 @@ def test_jobs_zero_and_an_empty_folder_are_input_errors(tmp_path, videos_dir):
     proc = run_cli("monitor", "--source", str(tmp_path / "empty"), "--log", str(tmp_path / "e.csv"))
     assert_one_line_error(proc, "empty folder")
     assert proc.returncode == 2 and not (tmp_path / "e.csv").exists()
+
+
+def test_a_long_video_name_gets_a_short_unique_log_and_bad_outputs_are_caught_up_front(tmp_path, videos_dir):
+    from monitor.batch import log_name
+    from tests.conftest import assert_one_line_error
+
+    folder = tmp_path / "long"
+    folder.mkdir()
+    stems = ["v" * 246, "v" * 245 + "w"]  # same start: the names must stay apart
+    for stem in stems:
+        shutil.copy(videos_dir / "grin.mp4", folder / f"{stem}.mp4")
+    names = {log_name(folder / f"{stem}.mp4", folder) for stem in stems}
+    assert len(names) == 2 and all(len(n) + len(".partial") <= 255 for n in names)
+    assert log_name(folder / "short.mp4", folder) == "mood-short.csv"  # ordinary names unchanged
+    proc = run_cli("monitor", "--source", str(folder), "--log", str(tmp_path / "logs"), "--max-frames", "5", "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "logs").glob("*.csv")) == sorted(names)
+    # an --output folder that cannot be written (even by root) and a lock file that cannot be opened: one line, no video tried
+    proc = run_cli("monitor", "--source", str(folder), "--log", str(tmp_path / "l2"), "--output", "/proc", timeout=120)
+    assert_one_line_error(proc, "/proc", "--output")
+    assert "FAILED" not in proc.stderr and not list((tmp_path / "l2").glob("*.failed"))
+    (tmp_path / "l3" / ".emotion-monitor.lock").mkdir(parents=True)
+    proc = run_cli("monitor", "--source", str(folder), "--log", str(tmp_path / "l3"), timeout=120)
+    assert_one_line_error(proc, ".emotion-monitor.lock", "lock file")
+    long_output = tmp_path / ("o" * 300 + ".mp4")
+    proc = run_cli("monitor", "--source", str(videos_dir / "grin.mp4"), "--output", str(long_output), "--log", str(tmp_path / "x.csv"))
+    assert_one_line_error(proc, "file name too long", "--output")

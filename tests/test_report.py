@@ -182,21 +182,35 @@ def test_times_are_shown_in_the_logs_own_offset(tmp_path):
     assert "span        2026-11-20 10:00:00 .. 2026-11-20 10:00:09 UTC+01:00" in text
 
 
-def test_since_without_offset_is_local_time_and_with_offset_is_exact(tmp_path, monkeypatch):
-    monkeypatch.setenv("TZ", "Europe/Paris")
-    import time
+def test_since_without_offset_is_the_reports_clock_and_with_offset_is_exact(tmp_path):
+    assert parse_time("2026-11-20T10:00+03:00", "--since") == pd.Timestamp("2026-11-20T07:00:00Z")
+    import datetime
 
-    time.tzset()
-    try:
-        assert parse_time("2026-11-20T10:00", "--since") == pd.Timestamp("2026-11-20T09:00:00Z")
-        assert parse_time("2026-07-20T10:00", "--since") == pd.Timestamp("2026-07-20T08:00:00Z")  # summer time
-        assert parse_time("2026-11-20T10:00+03:00", "--since") == pd.Timestamp("2026-11-20T07:00:00Z")
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
-    log = write_log(tmp_path / "a.csv", [(60, "happy")])
-    proc = run_cli("monitor", "report", str(log), "--since", "2026-11-20T09:00", "--out", str(tmp_path / "r"), env={"TZ": "UTC"})
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr  # 09:00 UTC = 10:00+01:00: every row
+    india = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    assert parse_time("2026-11-26 10:00:05", "--since", india) == pd.Timestamp("2026-11-26T04:30:05Z")
+    # a log written at +05:30 read on a machine in another zone: the time the report prints is the time --since means
+    log = write_log(tmp_path / "a.csv", [(10, "happy")], start=pd.Timestamp("2026-11-26T10:00:00+05:30"))
+    whole = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r0"), env={"TZ": "Europe/Paris"})
+    assert "2026-11-26 10:00:00 .. 2026-11-26 10:00:09 UTC+05:30" in whole.stdout, whole.stdout + whole.stderr
+    proc = run_cli("monitor", "report", str(log), "--since", "2026-11-26 10:00:05", "--out", str(tmp_path / "r"), env={"TZ": "Europe/Paris"})
+    assert proc.returncode == 0, proc.stderr
+    assert "frames      50," in proc.stdout and "2026-11-26 10:00:05 .. 2026-11-26 10:00:09 UTC+05:30" in proc.stdout
+
+
+def test_a_log_where_no_face_was_ever_seen_is_reported(tmp_path):
+    log = write_log(tmp_path / "none.csv", [(5, None)])
+    for extra in ([], ["--json"]):
+        proc = run_cli("monitor", "report", str(log), *extra, "--out", str(tmp_path / "r"))
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    text = run_cli("monitor", "report", str(log), "--out", str(tmp_path / "r")).stdout
+    assert "with a face 0 (0.0 %)" in text and "face time   no face was seen in any frame" in text
+    import json
+
+    data = json.loads(run_cli("monitor", "report", str(log), "--json", "--out", str(tmp_path / "r")).stdout)
+    assert data["frames"] == 50 and data["frames_with_face"] == 0 and data["runs"][0]["faces"] == 0
+    write_log(tmp_path / "dir" / "x.csv", [(2, None)]) if (tmp_path / "dir").mkdir() is None else None
+    folder = run_cli("monitor", "report", str(tmp_path / "dir"), "--out", str(tmp_path / "r2"))
+    assert folder.returncode == 0 and "Traceback" not in folder.stderr, folder.stderr
 
 
 def test_a_glued_row_after_a_crash_is_skipped_and_counted_not_fatal(tmp_path):
