@@ -145,6 +145,8 @@ def plan(videos: list[tuple[Path, int, int]], root: Path | None, log_dir: Path, 
         log = log_dir / log_name(video, root)
         output = str(out_dir / (Path(log.name[5:]).stem + ".mp4")) if out_dir else None
         if log.is_file() and not redo:
+            for stale in (Path(str(log) + PARTIAL), Path(str(log) + FAILED)):  # from an interrupted --redo: the log is complete
+                stale.unlink(missing_ok=True)
             done.append(VideoOutcome(str(video), str(log), skipped=True))
             continue
         jobs.append(VideoJob(str(video), str(log), output, count, settings))
@@ -418,5 +420,8 @@ def table(outcomes: list[VideoOutcome]) -> str:
         labels = ", ".join(f"{k} {v / total:.0%}" for k, v in o.labels.most_common(3)) if total else ""
         status = "already done" if o.skipped else ("FAILED: " + o.error if o.error else "ok")
         name = Path(o.video).name
+        if o.skipped:  # not analysed in this run: its numbers are in its log, not zeros
+            lines.append(f"{name[:35]:<36}{'':>8}{'':>8}  {'(see its log)':<30}{'':>8}  {status}")
+            continue
         lines.append(f"{name[:35]:<36}{o.frames:>8}{o.faces:>8}  {labels:<30}{o.seconds:>8.1f}  {status}")
     return "\n".join(lines)

@@ -217,6 +217,8 @@ def parse_class_bias(text: str) -> dict[str, float]:
             b = float("nan")
         if not name.strip() or not math.isfinite(b) or abs(b) > 5:
             raise ValueError(f"{part!r}: give CLASS=NUMBER with a number between -5 and 5, e.g. sad=0.5")
+        if name.strip() in out:
+            raise ValueError(f"{text!r}: {name.strip()} is given twice; give each class once")
         out[name.strip()] = b
     if not out:
         raise ValueError(f"{text!r}: give CLASS=NUMBER, e.g. sad=0.5")

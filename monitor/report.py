@@ -59,6 +59,9 @@ def bucket_label(summary: Summary, run: str, start: pd.Timestamp) -> str:
     return (f"{run} " if len(summary.sources) > 1 else "") + clock(start, summary.offset)
 
 
+REPORT_FILES = ("report.html", "timeline.svg", "pictures.svg", "faces.svg", "confidence.svg")
+
+
 def format_summary(s: Summary, notes: list[str]) -> str:
     pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
     kinds = set(s.sources["kind"])
@@ -278,6 +281,12 @@ def main(argv: list[str]) -> int:
         raise UserError(f"{out}: cannot create the report folder ({err.strerror}); pass a writable --out") from None
     if not os.access(out, os.W_OK):
         raise UserError(f"{out}: the report folder is not writable; pass a writable --out")
+    from monitor.paths import same_file
+
+    for name in REPORT_FILES:  # never write over a log being reported on
+        clash = next((log for log in logfiles.log_files(list(args.logs)) if same_file(out / name, log)), None)
+        if clash is not None:
+            raise UserError(f"{clash}: the report would write {name} over this input; pass another --out so no log is overwritten")
     colours = label_colours(rows["label"].cat.categories)
     confidence = sm.confidence_counts(rows)
     summary = sm.summarise(rows, every, logs.runs)

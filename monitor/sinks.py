@@ -68,6 +68,14 @@ class VideoSink:
         image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if (h % 2 or w % 2) else image  # 4:2:0 needs even sides
         if self._stream is None:
             self._open(image.shape[1], image.shape[0])
+            if h % 2 or w % 2:
+                import sys
+
+                print(
+                    f"note: {self.path}: frames of {w}x{h} are written as {image.shape[1]}x{image.shape[0]} "
+                    "(the video codec needs even sides; the last row or column is repeated)",
+                    file=sys.stderr,
+                )
         copies = 1
         if stream_time_s is not None:
             self._t0 = stream_time_s if self._t0 is None else self._t0

@@ -267,7 +267,7 @@ def combine(read: list[RawLog | UserError]) -> Logs:
         offset = offset or log.offset
     if not frames:
         raise UserError(errors[0] if len(errors) == 1 else "no readable log: " + "; ".join(errors))
-    notes = errors + notes
+    notes = [f"skipped {e}" for e in errors] + notes  # the others are reported; this one is named, and the run goes on
     if len({tuple(c) for c in class_sets.values()}) > 1:
         notes.append("logs come from models with different classes: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in class_sets.items()))
     run_codes, runs = name_runs(frames, run_tables)

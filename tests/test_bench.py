@@ -34,8 +34,9 @@ def test_report_bench_json():
 
 
 def test_model_benchmark_prints_per_face_times():
-    proc = run_cli("train", "benchmark", "--repeats", "20")
+    proc = run_cli("train", "benchmark", "--repeats", "20", "--model", "happy-sad")  # a shipped model by its name, as listed
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "models/happy-sad" in proc.stdout
     for name in ("litert 1 face", "litert batch of 8, per face", "keras-compiled 1 face", "baseline model.predict 1 face"):
         assert name in proc.stdout
 

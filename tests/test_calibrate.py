@@ -40,3 +40,37 @@ def test_ece_of_a_calibrated_model_is_small_and_bins_add_up():
     y = np.where(y_right, 0, 1)
     r = reliability(probs, y)
     assert r["ece"] < 0.02 and sum(r["count"]) == 20000 and len(r["count"]) == 15
+
+
+def test_a_temperature_that_makes_ece_worse_is_not_kept():
+    # a tiny validation set where the NLL-optimal temperature worsens the binned error
+    rng = np.random.default_rng(5)
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 3, 12)
+        probs = rng.dirichlet([1, 1, 1], 12)
+        t = fit_temperature(probs, y)
+        if expected_calibration_error(scaled(probs, t), y) > expected_calibration_error(probs, y):
+            break
+    else:
+        raise AssertionError("no case found")
+    c = calibrate(probs, y)
+    assert c["temperature"] == 1.0 and c["ece_after"] == c["ece_before"] and "made ECE worse" in c["note"]
+    assert "note" not in calibrate(*overconfident(seed=3))
+
+
+def test_the_class_bias_fit_recovers_a_shifted_class():
+    from train.calibrate import fit_class_bias
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 3000)
+    logits = rng.normal(0, 1, (3000, 3))
+    logits[np.arange(3000), y] += 2.0
+    logits[:, 2] -= 1.0  # the network says 'sad' too rarely (e.g. subtle real sad faces)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    bias = fit_class_bias(probs, y)
+    assert bias[0] == 0 and 0.5 <= bias[2] - bias[1] <= 1.5
+    recall = lambda b: np.mean([((np.log(probs) + b).argmax(axis=1) == y)[y == k].mean() for k in range(3)])  # noqa: E731
+    assert recall(bias) > recall(np.zeros(3)) + 0.03
+    unbiased = np.eye(3)[y] * 0.9 + 0.05
+    assert not fit_class_bias(unbiased, y).any()  # nothing to gain: no bias

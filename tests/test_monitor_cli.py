@@ -367,4 +367,44 @@ def test_a_model_restricted_to_some_of_its_classes(tmp_path, videos_dir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [c for c in pd.read_csv(log).columns if c.startswith("p_")] == ["p_happy", "p_neutral", "p_sad"]
     bad = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", "emotions", "--classes", "happy,bored")
-    assert_one_line_error(bad, "--classes happy,bored", "contempt")
+    assert_one_line_error(bad, "--classes happy,bored", "bored is not a class of the model", "contempt")
+    two = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", "happy-sad", "--classes", "happy,neutral")
+    assert_one_line_error(two, "neutral is not a class of the model")
+
+
+def test_small_things_a_newcomer_met(tmp_path, videos_dir):
+    from monitor.classifier import parse_class_bias
+
+    with pytest.raises(ValueError, match="sad is given twice"):
+        parse_class_bias("sad=0.5,sad=1")
+    # a local folder named like a shipped model but holding no model does not hide the shipped one
+    (tmp_path / "emotions").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--source", str(videos_dir / "single_face.mp4"), "--model", "emotions", "--no-display",
+         "--log", str(tmp_path / "l.csv"), "--max-frames", "2"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "p_contempt" in pd.read_csv(tmp_path / "l.csv").columns
+    # an odd frame size is written padded to even sides, and said
+    capture = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    ok, image = capture.read()
+    capture.release()
+    import av  # OpenCV's writers round odd sizes down; FFV1 keeps them
+
+    container = av.open(str(tmp_path / "odd.mkv"), "w")
+    stream = container.add_stream("ffv1", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 321, 241, "bgr0"
+    for _ in range(5):
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(cv2.resize(image, (321, 241)), format="bgr24")))
+    container.mux(stream.encode(None))
+    container.close()
+    proc = run_cli("monitor", "--source", str(tmp_path / "odd.mkv"), "--output", str(tmp_path / "odd.mp4"), "--no-display", "--log", str(tmp_path / "o.csv"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "frames of 321x241 are written as 322x242" in proc.stderr
+    # a report never writes over the log it reads
+    (tmp_path / "rep").mkdir()
+    shutil.copy(tmp_path / "o.csv", tmp_path / "rep" / "timeline.svg")
+    proc = run_cli("monitor", "report", str(tmp_path / "rep" / "timeline.svg"), "--out", str(tmp_path / "rep"))
+    assert_one_line_error(proc, "timeline.svg", "over this input")
+    assert (tmp_path / "rep" / "timeline.svg").read_bytes() == (tmp_path / "o.csv").read_bytes()

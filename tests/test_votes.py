@@ -48,7 +48,7 @@ def test_ferplus_layout_majority_drops_ties_unknown_and_not_a_face(tmp_path):
     by_name = {p.split("/")[-1]: s.classes[label] for p, label in ((x.path, x.label) for x in s.splits["train"])}
     assert by_name == {"a.png": "neutral", "b.png": "happy", "c.png": "sad", "g.png": "surprise", "h.png": "neutral"}
     assert all(x.target is None for x in s.splits["train"])  # majority mode: one-hot targets
-    assert s.dropped == {"no majority (tie, unknown or not a face)": 6}  # 3 in each split
+    assert s.dropped == {"no majority (tie, unknown or not a face, or no votes)": 6}  # 3 in each split
 
 
 def test_classes_keep_some_and_votes_become_distributions(tmp_path):
@@ -186,3 +186,54 @@ def test_a_class_a_vote_table_lacks_has_no_votes_there(tmp_path):
     assert s.classes == ["happy", "neutral", "sad"]
     targets = {(Path(x.path).parent.name, x.label): x.target for split in s.splits.values() for x in split}
     assert targets[("a", 2)] == pytest.approx((0.25, 0.0, 0.75)) and targets[("b", 1)] == pytest.approx((0.25, 0.75, 0.0))
+
+
+def _general_folder(folder, rows: list[str], header: str = "file,happy,sad", pictures: int = 8, bom: bool = False):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(pictures):
+        cv2.imwrite(str(folder / f"{i}.png"), face_like(48, smile=i % 2 == 0, seed=i))
+    (folder / "label.csv").write_text(("\ufeff" if bom else "") + "\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_duplicates_leaks_and_outside_pictures_are_errors(tmp_path):
+    rows = [f"{i}.png,{3 if i % 2 == 0 else 1},{1 if i % 2 == 0 else 3}" for i in range(8)]
+    twice = _general_folder(tmp_path / "twice", [*rows, "3.png,3,1"])
+    with pytest.raises(UserError, match=r"line 10: picture '3.png' is listed again \(first on line 5\)"):
+        read_votes(twice)
+    outside = _general_folder(tmp_path / "outside", [*rows, "../twice/0.png,1,1"])
+    with pytest.raises(UserError, match="lies outside"):
+        read_votes(outside)
+    good = _general_folder(tmp_path / "good", rows)
+    with pytest.raises(UserError, match="given twice"):
+        scan([good, tmp_path / "good" / "."], "whole")
+    # one picture reached by two paths is one sample, and never in two splits
+    (tmp_path / "cls" / "happy").mkdir(parents=True)
+    (tmp_path / "cls" / "sad").mkdir()
+    for i in range(6):
+        for name in ("happy", "sad"):
+            cv2.imwrite(str(tmp_path / "cls" / name / f"{i}.png"), face_like(48, smile=name == "happy", seed=i))
+    (tmp_path / "cls" / "happy" / "again.png").symlink_to(tmp_path / "cls" / "happy" / "0.png")
+    with pytest.raises(UserError, match="in both the"):
+        for seed in range(20):  # the link lands in another split than its picture for some seed
+            scan(tmp_path / "cls", "whole", seed=seed, fractions=(0.3, 0.3))
+
+
+def test_spreadsheet_bom_case_rule_unlisted_pictures_and_all_left_out(tmp_path):
+    rows = [f"{i}.png,{3 if i % 2 == 0 else 1},{1 if i % 2 == 0 else 3}" for i in range(4)]
+    bom = _general_folder(tmp_path / "bom", rows, bom=True)
+    table = read_votes(bom)
+    assert table.classes == ("happy", "sad") and table.unlisted == 4  # 8 pictures, 4 rows
+    s = scan(bom, "whole", fractions=(0.25, 0.25))
+    assert s.dropped == {"in bom/ but not listed in its label.csv": 4}
+    with pytest.raises(UserError, match="'Happy' and 'happy' differ only in case"):
+        read_votes(_general_folder(tmp_path / "case", ["0.png,1,2,3"], header="file,Happy,sad,happy"))
+    none = _general_folder(tmp_path / "none", [f"{i}.png,0,0" for i in range(8)])
+    with pytest.raises(UserError, match=r"every picture of label.csv was left out \(8 no majority \(tie, unknown or not a face, or no votes\)\)"):
+        scan(none, "whole")
+    with pytest.raises(UserError, match="no class in label.csv's header for happy"):
+        scan(_general_folder(tmp_path / "words", ["0.png,1,2,3"], header="file,joy,calm,gloom"), "whole", only_classes=["happy", "sad"])
+    with pytest.raises(UserError, match=r"label.csv names only 'happy' as classes; give at least 2 class columns"):
+        scan(_general_folder(tmp_path / "one", ["0.png,1,2"], header="file,happy,unknown"), "whole")
+    with pytest.raises(UserError, match=r"'4000000000000000'\.\.\. \(401 characters\) is too large"):
+        read_votes(_general_folder(tmp_path / "huge", ["0.png,4" + "0" * 400 + ",1"]))

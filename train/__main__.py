@@ -19,11 +19,12 @@ from train.distribute import PEER_TIMEOUT_S
 
 USAGE_EPILOG = """\
 other commands:
-  python -m train evaluate DATA_DIR [--model PATH] [--faces MODE] [--json]
-  python -m train export RUN_DIR [--flip-average] [--calibrate]
+  python -m train evaluate DATA_DIR [--model PATH] [--classes A,B] [--class-bias CLASS=B] [--held-out [MODEL]]
+                                    [--faces MODE] [--errors CSV] [--json]
+  python -m train export RUN_DIR [--flip-average] [--calibrate] [--class-bias CLASS=B | --fit-class-bias SOURCE]
   python -m train benchmark [--model PATH]
 
-DATA_DIR layouts:
+DATA_DIR layouts (several folders are taken together, e.g. FER+ and a folder per class):
   DATA_DIR/<class>/...                         split into train/val/test by this command
   DATA_DIR/train/<class>/..., val/..., test/...  used as given (val/ and test/ optional)
   DATA_DIR/label.csv + pictures                votes per class (see --labels); split by this command
@@ -323,7 +324,26 @@ def progress(desc: str):
     return lambda items: tqdm(items, desc=desc, unit="file", mininterval=1.0, file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a stopped run cleans up exactly as after Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def run_train(argv: list[str]) -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)  # multi-worker runs set it back to the default (see train/distribute.py)
+    try:
+        return train_command(argv)
+    except Terminated:
+        print("stopped (SIGTERM)", file=sys.stderr)
+        return 143
+
+
+def train_command(argv: list[str]) -> int:
     args = train_parser().parse_args(argv)
     from train import dataset
 
@@ -598,6 +618,8 @@ def train_into(args, out: Path, command: str) -> int:
     if "calibration" in meta:
         c = meta["calibration"]
         print(f"\ncalibration: temperature {c['temperature']}, ECE on val {c['ece_before']:.4f} -> {c['ece_after']:.4f} (reliability.png)")
+        if c.get("note"):
+            print(f"note: {c['note']}")
     return 0
 
 
@@ -830,6 +852,9 @@ def run_evaluate(argv: list[str]) -> int:
     if args.errors:
         check_writable(args.errors.parent, "--errors path")
     classifier = load_classifier(args.model, prefer=".keras").with_class_bias(args.class_bias)
+    unknown = [c for c in args.classes or [] if c not in classifier.classes]
+    if unknown:
+        raise UserError(f"--classes: {', '.join(unknown)} not a class of the model {classifier.path} ({', '.join(classifier.classes)})")
     split = "all"
     if layout == "split folders":
         split = "test" if (args.data_dir / "test").is_dir() else "val" if (args.data_dir / "val").is_dir() else "train"

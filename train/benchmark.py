@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.classifier import DEFAULT_MODEL_DIR, load_classifier
+from monitor.classifier import load_classifier, model_path
 
 
 def median_ms(fn, x: np.ndarray, repeats: int, warmup: int = 10) -> float:
@@ -25,7 +25,9 @@ def median_ms(fn, x: np.ndarray, repeats: int, warmup: int = 10) -> float:
 
 def benchmark(model_dir: Path | None, repeats: int = 200) -> dict[str, float]:
     """Print and return median milliseconds per face for one face and for a batch of 8."""
-    folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    folder = model_path(model_dir)  # a shipped model's name works as it does everywhere else
+    if folder.is_file():
+        folder = folder.parent
     rng = np.random.default_rng(0)
     results: dict[str, float] = {}
     lite = load_classifier(folder, prefer=".tflite")

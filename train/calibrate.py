@@ -71,15 +71,21 @@ def calibrate(probs: np.ndarray, y: np.ndarray) -> dict:
     """Fit the temperature on these (validation) predictions; the numbers before and after, for the metadata."""
     t = fit_temperature(probs, y)
     after = scaled(probs, t)
+    before_ece, after_ece = expected_calibration_error(probs, y), expected_calibration_error(after, y)
+    note = None
+    if after_ece > before_ece:  # a tiny or odd validation set: the fit can make the confidence worse; keep the better
+        note = f"the fitted temperature {t:.3f} made ECE worse ({before_ece:.4f} -> {after_ece:.4f}); kept the network's own confidence"
+        t, after, after_ece = 1.0, probs, before_ece
     return {
         "method": "temperature",
         "temperature": round(t, 4),
         "fitted_on": int(len(y)),
         "bins": ECE_BINS,
-        "ece_before": expected_calibration_error(probs, y),
-        "ece_after": expected_calibration_error(after, y),
+        "ece_before": before_ece,
+        "ece_after": after_ece,
         "nll_before": nll(probs, y),
         "nll_after": nll(after, y),
+        **({"note": note} if note else {}),
     }
 
 

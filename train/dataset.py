@@ -24,6 +24,7 @@ MIXED = "split folders + class folders"
 VOTES = "vote labels"  # a folder with label.csv beside its pictures (split by this command)
 VOTE_SPLITS = "vote labels in split folders"  # train/ val/ [test/] (or FER+'s FER2013Train/...) each with a label.csv
 VOTE_LAYOUTS = (VOTES, VOTE_SPLITS)
+NO_MAJORITY = "no majority (tie, unknown or not a face, or no votes)"
 VOTE_MIX = "vote labels + class folders"  # e.g. FER+ beside a folder per class: a class-folder picture is one vote for its class
 FACE_MODES = ("auto", "detect", "whole")
 # In `auto` mode a picture is taken whole (a ready-made face crop, like FER-2013's 48x48)
@@ -143,6 +144,11 @@ def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -
     (MIXED). `only` keeps just those classes, so a user can leave one out without moving files.
     """
     dirs = as_dirs(data_dirs)
+    seen: dict[Path, Path] = {}
+    for d in dirs:
+        if d.resolve() in seen:
+            raise UserError(f"{d}: given twice (also as {seen[d.resolve()]}); name each data folder once")
+        seen[d.resolve()] = d
     layouts = {d: folder_layout(d) for d in dirs}
     kinds = {layout for layout, _ in layouts.values()}
     if len(kinds & set(VOTE_LAYOUTS)) > 1:
@@ -151,13 +157,23 @@ def detect_layout(data_dirs: str | Path | list, only: list[str] | None = None) -
         )
     layout = VOTE_MIX if len(kinds) > 1 and kinds & set(VOTE_LAYOUTS) else kinds.pop() if len(kinds) == 1 else MIXED
     classes = sorted({c for _, names in layouts.values() for c in names})
+    voted = layout in VOTE_LAYOUTS
     if only:
         unknown = [c for c in only if c not in classes]
         if unknown:
-            raise UserError(f"--classes: no folder for {', '.join(unknown)} in {', '.join(map(str, dirs))} (found {', '.join(classes)})")
+            what = "class in label.csv's header" if voted else "folder"
+            raise UserError(
+                f"--classes: no {what} for {', '.join(unknown)} in {', '.join(map(str, dirs))} (found {', '.join(classes)}; "
+                "class names are case-sensitive)"
+            )
         classes = sorted(set(only))
     if len(classes) < 2:
         found = f"only {classes[0]!r}" if classes else "none"
+        if voted:
+            raise UserError(
+                f"{', '.join(map(str, dirs))}: label.csv names {found} as classes; give at least 2 class columns "
+                "(unknown and NF are votes for no class)"
+            )
         where = ", ".join(str(d / "train" if layout == "split folders" else d) for d in dirs)
         raise UserError(f"{where}: need at least 2 class folders (found {found}); put each class's pictures in its own subfolder")
     return layout, classes
@@ -252,11 +268,14 @@ def _vote_listing(
         items = listed.setdefault(split, [])
         for folder in folders:
             table = vote_labels.read_votes(folder)
+            if table.unlisted:
+                key = f"in {folder.name}/ but not listed in its label.csv"
+                dropped[key] = dropped.get(key, 0) + table.unlisted
             keep = [table.classes.index(c) if c in table.classes else None for c in classes]  # a class the table lacks: no votes there
             for row in table.rows:
                 top = table.majority(row)
                 if top is None:
-                    dropped["no majority (tie, unknown or not a face)"] = dropped.get("no majority (tie, unknown or not a face)", 0) + 1
+                    dropped[NO_MAJORITY] = dropped.get(NO_MAJORITY, 0) + 1
                 elif table.classes[top] not in classes:
                     dropped["majority not among the classes"] = dropped.get("majority not among the classes", 0) + 1
                 else:
@@ -276,6 +295,26 @@ def _split_voted(items: list, fractions: tuple[float, float], seed: int) -> dict
     for p, label, _ in items:
         by_class.setdefault(label, []).append(p)
     return {split: [(p, label, targets[p]) for p, label in pairs] for split, pairs in split_files(by_class, fractions, seed).items()}
+
+
+def _once(listed: dict[str, list]) -> dict[str, list]:
+    """Each picture once, whatever path reaches it (a link, a folder named twice); one picture in two splits is an error."""
+    where: dict[Path, str] = {}
+    out: dict[str, list] = {}
+    for split, items in listed.items():
+        out[split] = []
+        for item in items:
+            real = Path(item[0]).resolve()
+            if real in where:
+                if where[real] != split:
+                    raise UserError(
+                        f"{item[0]}: the same picture is in both the {where[real]} and the {split} split; "
+                        "remove it from one so that no picture is scored on what it was trained on"
+                    )
+                continue
+            where[real] = split
+            out[split].append(item)
+    return out
 
 
 def _folder_listing(
@@ -343,6 +382,10 @@ def scan(
         listed = _folder_listing(dirs, layout, classes, only_split, fractions, seed)
     if keep is not None:
         listed = {split: [item for item in items if Path(item[0]) in keep] for split, items in listed.items()}
+    listed = _once(listed)
+    if not any(listed.values()) and dropped and layout in VOTE_LAYOUTS:  # said before any progress bar is drawn
+        reasons = "; ".join(f"{n} {reason}" for reason, n in dropped.items())
+        raise UserError(f"{data_dir}: every picture of label.csv was left out ({reasons}); check its votes and --classes")
 
     detector = PictureSearch().detect if faces != "whole" else None  # the same thorough search as photo mode
     roots = {d.resolve(): d.resolve().name for d in dirs}

@@ -98,7 +98,8 @@ def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions
     unknown = [c for c in scan.classes if c not in model_classes]
     if unknown:
         raise UserError(
-            f"class folder(s) {', '.join(unknown)} are not among the model's classes ({', '.join(model_classes)}); rename them or use another --model"
+            f"the data's class(es) {', '.join(unknown)} (folders or label.csv columns) are not among the model's classes "
+            f"({', '.join(model_classes)}); leave them out with --classes, rename them, or use another --model"
         )
     to_model = [model_classes.index(c) for c in scan.classes]
     seen: set[str] = set()

@@ -50,6 +50,7 @@ class VoteTable:
     source: Path
     classes: tuple[str, ...]
     rows: tuple[Voted, ...]
+    unlisted: int = 0  # pictures in the folder that no row names (left out, and counted so the user hears of them)
 
     def majority(self, row: Voted) -> int | None:
         """Index of the most-voted class, or None for a tie or a most-voted unknown / not-a-face column."""
@@ -78,13 +79,23 @@ def vote_splits(folder: Path) -> dict[str, Path]:
     return found
 
 
+def _shown(text: str) -> str:
+    """A cell as a message shows it: whole when short, else its start and its length."""
+    text = text.strip()
+    return repr(text) if len(text) <= 24 else f"{text[:16]!r}... ({len(text)} characters)"
+
+
 def _number(text: str, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise UserError(f"{where}: {text.strip()!r} is not a number; each vote column holds a count or a probability") from None
-    if not math.isfinite(value) or value < 0:
-        raise UserError(f"{where}: vote {text.strip()!r} is negative or not finite; votes are counts or probabilities >= 0")
+        raise UserError(f"{where}: {_shown(text)} is not a number; each vote column holds a count or a probability") from None
+    if math.isnan(value):
+        raise UserError(f"{where}: vote {_shown(text)} is not a number; votes are counts or probabilities >= 0")
+    if math.isinf(value):
+        raise UserError(f"{where}: vote {_shown(text)} is too large; votes are counts or probabilities >= 0")
+    if value < 0:
+        raise UserError(f"{where}: vote {_shown(text)} is negative; votes are counts or probabilities >= 0")
     return value
 
 
@@ -92,7 +103,7 @@ def read_votes(folder: Path) -> VoteTable:
     """Parse folder/label.csv (FER+ form or the general form with a header); one-line errors name the file and line."""
     source = folder / LABEL_FILE
     try:
-        with open(source, newline="", encoding="utf-8") as f:
+        with open(source, newline="", encoding="utf-8-sig") as f:  # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
             lines = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise UserError(f"{source}: cannot read it ({err}); it must be a UTF-8 CSV file") from None
@@ -111,12 +122,22 @@ def read_votes(folder: Path) -> VoteTable:
                 f"{source} line {lines[0][0]}: the header must be file,<class>,<class>,... with distinct class names "
                 "(or FER+'s form: file, face box, ten vote counts)"
             )
+        folded = {}
+        for name in names:  # class names are compared as written (as class folders are); two that differ only in case are a mistake
+            if name.lower() in folded:
+                raise UserError(
+                    f"{source} line {lines[0][0]}: classes {folded[name.lower()]!r} and {name!r} differ only in case; "
+                    "class names are case-sensitive, so name each class once"
+                )
+            folded[name.lower()] = name
         first_vote, body = 1, lines[1:]
     classes = [c for c in names if c.lower() not in NO_CLASS]
     extra = [c for c in names if c.lower() in NO_CLASS]
     order = [names.index(c) for c in classes + extra]  # classes first, then the no-class columns
     width = first_vote + len(names)
     rows = []
+    seen: dict[Path, int] = {}
+    inside = folder.resolve()
     for n, row in body:
         where = f"{source} line {n}"
         if len(row) != width:
@@ -124,11 +145,18 @@ def read_votes(folder: Path) -> VoteTable:
         path = folder / row[0].strip()
         if not path.is_file():
             raise UserError(f"{where}: picture {row[0].strip()!r} is not in {folder}; remove the row or add the picture")
+        real = path.resolve()
+        if not real.is_relative_to(inside):  # ../FER2013Train/x.png: a picture of another folder (another split) would leak
+            raise UserError(f"{where}: picture {row[0].strip()!r} lies outside {folder}; list only the pictures of this folder")
+        if real in seen:
+            raise UserError(f"{where}: picture {row[0].strip()!r} is listed again (first on line {seen[real]}); keep one row per picture")
+        seen[real] = n
         values = [_number(v, where) for v in row[first_vote:]]
         rows.append(Voted(path, tuple(values[i] for i in order), n))
     if not rows:
         raise UserError(f"{source}: no picture rows below the header")
-    return VoteTable(source, tuple(classes), tuple(rows))
+    present = {p.resolve() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != LABEL_FILE}
+    return VoteTable(source, tuple(classes), tuple(rows), unlisted=len(present - set(seen)))
 
 
 def target(row: Voted, keep: list[int | None]) -> tuple[float, ...]:
