@@ -91,3 +91,28 @@ def test_model_is_small_and_documented(name):
         assert start["command"] in readme
         start = start.get("init_from")
     assert (folder / "reliability.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_recorded_recipe_runs_as_written_from_a_clean_checkout(name):
+    """Every step trains into runs/ (never a shipped folder that a later retraining replaces) and starts from the step before."""
+    from train.recipe import chain, problems, recipe
+
+    meta = meta_of(name)
+    assert problems(meta) == []
+    steps = chain(meta)
+    assert all(step["path"].startswith("runs/") for step in steps)
+    assert len({step["path"] for step in steps}) == len(steps)  # no step overwrites an earlier one
+    proc = run_cli("train", "recipe", name)
+    assert proc.returncode == 0 and proc.stdout.strip() == recipe(meta, name) and proc.stdout.rstrip().endswith(f"models/{name}/")
+
+
+def test_a_chain_through_a_shipped_folder_is_caught():
+    from train.recipe import problems
+
+    meta = {
+        "command": "python -m train d --init-from runs/a --out runs/b",
+        "training": {"init_from": {"path": "models/x", "command": "python -m train d --out models/x"}},
+    }
+    found = problems(meta)
+    assert any("writes into the shipped folder models/x" in p for p in found) and any("starts from runs/a" in p for p in found)

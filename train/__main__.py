@@ -23,6 +23,7 @@ other commands:
                                     [--faces MODE] [--errors CSV] [--json]
   python -m train export RUN_DIR [--flip-average] [--calibrate] [--class-bias CLASS=B | --fit-class-bias SOURCE]
   python -m train benchmark [--model PATH]
+  python -m train recipe [MODEL]             the commands that remake a model, from its metadata
 
 DATA_DIR layouts (several folders are taken together, e.g. FER+ and a folder per class):
   DATA_DIR/<class>/...                         split into train/val/test by this command
@@ -898,6 +899,23 @@ def run_evaluate(argv: list[str]) -> int:
     return 0
 
 
+def run_recipe(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog=program("train") + " recipe", description="The commands that remake a model, from its metadata, oldest step first."
+    )
+    p.add_argument("model", nargs="?", help="a shipped model's name or a model folder (default: the shipped default model)")
+    args = add_common(p).parse_args(argv)
+    from monitor.classifier import read_metadata, resolve
+    from train.recipe import problems, recipe
+
+    path = resolve(args.model)
+    meta = read_metadata(path)
+    print(recipe(meta, path.parent.name))
+    for problem in problems(meta):
+        print(f"note: {problem}", file=sys.stderr)
+    return 0
+
+
 def run_benchmark(argv: list[str]) -> int:
     args = benchmark_parser().parse_args(argv)
     from train.benchmark import benchmark
@@ -909,7 +927,7 @@ def run_benchmark(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     quiet.setup(verbose="--verbose" in argv)
-    commands = {"evaluate": run_evaluate, "benchmark": run_benchmark, "export": run_export}
+    commands = {"evaluate": run_evaluate, "benchmark": run_benchmark, "export": run_export, "recipe": run_recipe}
     if argv and argv[0] in commands:
         return run_cli(lambda: commands[argv[0]](argv[1:]))
     return run_cli(lambda: run_train(argv))
