@@ -23,6 +23,7 @@ from monitor.errors import UserError
 from monitor.moodlog import BASE_COLUMNS
 
 NEEDED = ["timestamp", "source", "frame", "stream_time_s", "face_id", "label", "confidence"]
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 OFFSET = re.compile(r"(?:([+-])(\d\d):?(\d\d)|Z)$")
 
 
@@ -33,6 +34,7 @@ class RawLog:
     path: Path
     classes: list[str]  # from its p_ columns, in the model's order
     offset: datetime.timezone  # the UTC offset of its first timestamp: how its times are shown
+    changes: tuple = ()  # (UTC ns, offset) where its rows' offset changed (summer time ending mid-log), in time order
     table: pa.Table | None = None
     text: bytes | None = None  # whole lines, to be read tolerantly (a damaged value becomes missing)
     refused: int = 0  # lines left out by Arrow (wrong number of fields)
@@ -108,7 +110,49 @@ def read_raw(path: Path) -> RawLog:
         log.notes.append(f"{path.name}: the last line was cut off (the monitor was killed?) and was left out")
     end = size if whole else _last_newline(path, size) + 1  # a last line cut by a crash is not read at all
     _read_table(log, end)
+    if _offset_of(_last_line(path, end)) != log.offset:  # the clock changed on the way: find where (rare, so read again)
+        log.changes = _offset_changes(log, end)
     return log
+
+
+def _last_line(path: Path, end: int) -> str:
+    """The last whole line before byte `end` (its text, or '' when it cannot be decoded)."""
+    with path.open("rb") as f:
+        f.seek(max(0, end - (1 << 16)))
+        lines = f.read(end - max(0, end - (1 << 16))).splitlines()
+    try:
+        return next((line.decode("utf-8") for line in reversed(lines) if line.strip()), "")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _offset_changes(log: RawLog, end: int) -> tuple:
+    """(UTC ns, offset) at each row whose timestamp's UTC offset differs from the row before."""
+    import pyarrow.compute as pc
+
+    with log.path.open("rb") as f:
+        data = f.read(end)
+    try:
+        stamps = csv.read_csv(
+            pa.BufferReader(pa.py_buffer(data)),
+            parse_options=csv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+            convert_options=csv.ConvertOptions(include_columns=["timestamp"], column_types={"timestamp": pa.string()}),
+        ).column("timestamp")
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return ()
+    tails = pc.utf8_slice_codeunits(stamps, -6).to_pylist()
+    changes, last = [], _offset_of(tails[0] or "") if tails else log.offset
+    for i in range(1, len(tails)):
+        if tails[i] != tails[i - 1] and tails[i] and OFFSET.search(tails[i]):
+            offset = _offset_of(tails[i])
+            if offset != last:
+                try:
+                    moment = datetime.datetime.fromisoformat(stamps[i].as_py())
+                except (TypeError, ValueError):
+                    continue
+                changes.append(((moment - EPOCH) // datetime.timedelta(microseconds=1) * 1000, offset))
+                last = offset
+    return tuple(sorted(changes, key=lambda c: c[0]))
 
 
 def _read_table(log: RawLog, end: int) -> None:

@@ -7,7 +7,6 @@ long log with Arrow starts before pandas is imported (`monitor.logfiles`), so th
 from __future__ import annotations
 
 import argparse
-import datetime
 import html
 import json
 import os
@@ -22,19 +21,19 @@ from monitor.words import duration, plural
 if TYPE_CHECKING:
     import pandas as pd
 
+    from monitor.clock import Clock
     from monitor.summary import Summary
 
 # ---------------------------------------------------------------- text and JSON
 
 
-def clock(t: pd.Timestamp, offset: datetime.timezone) -> str:
-    """A moment as the log's own clock showed it."""
-    return f"{t.tz_convert(offset):%Y-%m-%d %H:%M:%S}"
+def clock(t: pd.Timestamp, on: Clock) -> str:
+    """A moment as the log's own clock showed it then (the offset of that moment, summer time or not)."""
+    return f"{t.tz_convert(on.at(t)):%Y-%m-%d %H:%M:%S}"
 
 
-def utc_offset(offset: datetime.timezone) -> str:
-    minutes = int(offset.utcoffset(None).total_seconds() // 60)
-    return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+def utc_offset(on: Clock) -> str:
+    return on.label()
 
 
 def describe_sources(sources: pd.DataFrame, most: int | None = 5) -> str:
@@ -69,7 +68,7 @@ def format_summary(s: Summary, notes: list[str]) -> str:
     if kinds != {"picture"}:
         own = " (videos in their own time)" if "video" in kinds else ""
         lines.append(
-            f"span        {clock(s.span[0], s.offset)} .. {clock(s.span[1], s.offset)} {utc_offset(s.offset)}, "
+            f"span        {clock(s.span[0], s.offset)} .. {clock(s.span[1], s.offset)} {s.offset.label(*s.span)}, "
             f"{duration((s.span[1] - s.span[0]).total_seconds())}{own}"
         )
     lines += [
@@ -131,7 +130,7 @@ def summary_json(s: Summary) -> dict:
                 "run": name,
                 "source": r["source"],
                 "kind": r["kind"],
-                "start": r["start"].tz_convert(s.offset).isoformat(timespec="milliseconds"),
+                "start": r["start"].tz_convert(s.offset.at(r["start"])).isoformat(timespec="milliseconds"),
                 "seconds": round(float(r["seconds"]), 3),
                 "frames": int(r["frames"]),
                 "faces": int(r["faces"]),
@@ -187,7 +186,7 @@ def timeline_chart(s: Summary, path: Path, colours: dict[str, str]) -> tuple[cha
         if info["kind"] == "video":
             x, xlabel = (b.index - info["start"]).total_seconds().to_numpy(), f"seconds into {run}"
         else:
-            x = b.index.tz_convert(s.offset).tz_localize(None).to_numpy()
+            x = s.offset.local_ns(b.index.asi8).view("M8[ns]")
             what = f"camera {info['source']}" if info["kind"] == "camera" else run
             xlabel = f"time ({utc_offset(s.offset)}), {what}"
         shares = {label: b[label].to_numpy(float) for label in [*labels, "no face"]}

@@ -420,7 +420,8 @@ def format_result(result: dict) -> str:
             lines.append(
                 "frames with labels the model does not have (not scored): " + ", ".join(f"{k} {n}" for k, n in v["skipped_labels"].items())
             )
-    for title, p in [("photos in", result["photos"])] * ("photos" in result) + [("held-out pictures of", h) for h in result.get("held_out", [])]:
+    blocks = [("photos in", result["photos"])] if "photos" in result else []
+    for title, p in blocks + [("held-out pictures of", h) for h in result.get("held_out", [])]:
         lines += ["", f"{title} {p['folder']}" + (f" (first {p['limit']} of each folder)" if p["limit"] else "")]
         lines.append(
             f"{'folder':<14}{'pictures':>9}{'face found':>12}{'right':>10}"

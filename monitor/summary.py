@@ -12,7 +12,6 @@ everything after is vectorised over integer codes.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from monitor import logfiles
+from monitor.clock import Clock
 from monitor.errors import UserError
 from monitor.logfiles import NEEDED, RawLog
 
@@ -37,7 +37,7 @@ class Logs:
     runs: pd.DataFrame  # run name -> source, kind (camera, stream, video, picture)
     notes: list[str] = field(default_factory=list)
     class_sets: dict[str, list[str]] = field(default_factory=dict)
-    offset: datetime.timezone = datetime.UTC  # the UTC offset of the first log's times: how they are shown
+    offset: Clock = field(default_factory=Clock)  # the first log's clock (its offsets): how times are shown
 
 
 # ---------------------------------------------------------------- reading
@@ -264,7 +264,7 @@ def combine(read: list[RawLog | UserError]) -> Logs:
         frames.append(df)
         notes += n
         class_sets[log.path.name] = log.classes
-        offset = offset or log.offset
+        offset = offset or Clock(log.offset, log.changes)
     if not frames:
         raise UserError(errors[0] if len(errors) == 1 else "no readable log: " + "; ".join(errors))
     notes = [f"skipped {e}" for e in errors] + notes  # the others are reported; this one is named, and the run goes on
@@ -345,7 +345,7 @@ class Summary:
     faces: pd.DataFrame  # face -> frames, seconds, label shares, mean confidence
     sources: pd.DataFrame  # run -> source, kind, start, seconds, frames, faces, face_frames, share per label
     every: str = "1min"
-    offset: datetime.timezone = datetime.UTC
+    offset: Clock = field(default_factory=Clock)
     pictures: pd.DataFrame | None = None  # picture -> faces, labels (photo logs)
     notes: list[str] = field(default_factory=list)
 
@@ -402,7 +402,7 @@ def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame |
         faces=pd.DataFrame(),
         sources=sources,
         every=every,
-        offset=rows.attrs.get("offset", datetime.UTC),
+        offset=rows.attrs.get("offset") or Clock(),
         pictures=pictures,
         notes=notes,
     )
@@ -655,7 +655,7 @@ def check_every(value: str | None) -> str | None:
     return value
 
 
-def parse_time(value: str | None, name: str, clock: datetime.tzinfo | None = None) -> pd.Timestamp | None:
+def parse_time(value: str | None, name: str, clock=None) -> pd.Timestamp | None:
     """A --since/--until moment in UTC. Without an offset it is read on `clock`, the UTC offset the report shows its times in
     (the logs' own), so a time copied from the report means what it showed; with no clock given, this machine's local time."""
     if value is None:
@@ -665,5 +665,7 @@ def parse_time(value: str | None, name: str, clock: datetime.tzinfo | None = Non
     except (ValueError, TypeError):
         raise UserError(f"{name} {value!r}: not a date/time; use e.g. 2026-11-26T14:30 or '2026-11-26 14:30+01:00'") from None
     if t.tzinfo is None:
-        t = t.tz_localize(clock) if clock is not None else pd.Timestamp(t.to_pydatetime().astimezone())
+        if clock is not None and not isinstance(clock, Clock):
+            clock = Clock(clock)  # a plain UTC offset
+        t = pd.Timestamp(clock.utc_ns(t.value), tz="UTC") if clock is not None else pd.Timestamp(t.to_pydatetime().astimezone())
     return t.tz_convert("UTC")

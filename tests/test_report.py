@@ -403,3 +403,31 @@ def test_two_faces_in_a_frame_share_it_and_keep_their_own_numbers(tmp_path):
     assert s.stretches.loc["happy", "face"] == "1" and abs(s.stretches.loc["happy", "seconds"] - 9.9) < 1e-6
     assert s.stretches.loc["sad", "face"] == "2" and abs(s.stretches.loc["sad", "seconds"] - 4.9) < 1e-6
     assert s.sources["faces"].tolist() == [2] and s.sources["face_frames"].tolist() == [150]
+
+
+def test_a_log_across_the_end_of_summer_time_keeps_each_rows_own_offset(tmp_path):
+    """02:59:50+02:00 is followed by 02:00:00+01:00: rows stamped 02:15+01:00 are shown as 02:15, not 03:15."""
+    rows, start, change = [], pd.Timestamp("2026-10-25T00:50:00Z"), pd.Timestamp("2026-10-25T01:00:00Z")
+    for i in range(0, 30 * 60, 10):
+        t = start + pd.Timedelta(seconds=i)
+        ts = t.tz_convert("+02:00" if t < change else "+01:00").isoformat(timespec="milliseconds")
+        rows.append([ts, "0", i // 10, i, 1, 10, 10, 50, 50, "happy", 0.9, 0.9, 0.1])
+    log = tmp_path / "dst.csv"
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(log, index=False)
+    proc = run_cli("monitor", "report", str(log), "--every", "5min", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    assert "span        2026-10-25 02:50:00 .. 2026-10-25 02:19:50 UTC+02:00, then UTC+01:00" in proc.stdout
+    assert "  2026-10-25 02:15:00  1.000" in proc.stdout and "03:15" not in proc.stdout
+    # a time the clock showed twice means its first showing; with an offset, exactly that moment
+    late = run_cli("monitor", "report", str(log), "--since", "2026-10-25 02:15:00+01:00", "--out", str(tmp_path / "r2"))
+    assert "frames      30," in late.stdout and "span        2026-10-25 02:15:00 .. 2026-10-25 02:19:50 UTC+01:00" in late.stdout
+    early = run_cli("monitor", "report", str(log), "--since", "2026-10-25 02:55:00", "--out", str(tmp_path / "r3"))
+    assert "frames      150," in early.stdout, early.stdout
+    import datetime
+
+    from monitor.clock import Clock
+
+    plus2, plus1 = (datetime.timezone(datetime.timedelta(hours=h)) for h in (2, 1))
+    clock = Clock(plus2, ((change.value, plus1),))
+    assert clock.utc_ns(pd.Timestamp("2026-10-25 02:15").value) == pd.Timestamp("2026-10-25T00:15Z").value
+    assert clock.utc_ns(pd.Timestamp("2026-10-25 03:30").value) == pd.Timestamp("2026-10-25T02:30Z").value

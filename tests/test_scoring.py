@@ -112,3 +112,44 @@ def test_bad_arguments(tmp_path):
     assert_one_line_error(run_cli("monitor", "evaluate", "--videos", str(tmp_path / "t.json")), "t.json", "not found")
     assert_one_line_error(run_cli("monitor", "evaluate", "--photos", str(tmp_path / "none")), "none", "not found")
     assert_one_line_error(run_cli("monitor", "evaluate", "--per-class", "0"), "--per-class")
+
+
+def test_held_out_pictures_of_a_models_own_run_are_scored_by_both_commands(tmp_path, videos_dir):
+    """A model that learnt from a class-folder set beside others is scored on the part its run held out, never trained on."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from train.dataset import held_out
+
+    cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    frames = [cap.read()[1] for _ in range(40)]
+    cap.release()
+    wild = tmp_path / "wild"
+    for name in ("happy", "sad"):
+        (wild / name).mkdir(parents=True)
+        for i in range(20):
+            cv2.imwrite(str(wild / name / f"{i}.jpg"), frames[i + (20 if name == "happy" else 0)])
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "models" / "happy-sad", model)
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["data"] = {"dir": ["../shared/datasets/ferplus", str(wild)], "fractions": [0.15, 0.15]}
+    meta["training"]["seed"] = 3
+    (model / "metadata.json").write_text(json.dumps(meta))
+    expected = held_out(wild, ["happy", "sad"], 3, (0.15, 0.15))
+    assert len(expected) == 6  # 3 of each class's 20
+
+    proc = run_cli("monitor", "evaluate", "--held-out", str(wild), "--model", str(model), "--no-fer", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout)["held_out"][0]["classes"]
+    assert {c: got[c]["pictures"] for c in got} == {"happy": 3, "sad": 3}
+    text = run_cli("monitor", "evaluate", "--held-out", str(wild), "--model", str(model), "--no-fer").stdout
+    assert f"held-out pictures of {wild}" in text and "monitor mean recall over the 2 classes" in text
+    ev = run_cli("train", "evaluate", str(wild), "--held-out", "--model", str(model), "--faces", "detect", "--json", timeout=300)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    m = json.loads(ev.stdout)
+    assert m["split"] == "held out" and m["images"] == 6
+    # a model that never saw the folder: its hold-out is refused by name, or borrowed from a model that did
+    other = run_cli("train", "evaluate", str(wild), "--held-out", "--model", "happy-sad")
+    assert_one_line_error(other, "--held-out", "did not learn from a folder of that name")
+    borrowed = run_cli("train", "evaluate", str(wild), "--held-out", str(model), "--model", "happy-sad", "--faces", "detect", "--json")
+    assert borrowed.returncode == 0 and json.loads(borrowed.stdout)["images"] == 6, borrowed.stderr[-2000:]
