@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import cv2
+import numpy as np
 import pytest
 
 from monitor.errors import UserError
@@ -168,3 +169,25 @@ def test_mixup_blends_pictures_and_labels_alike_keeping_each_class_dominant():
     assert blended.sum() > n // 4  # alpha 0.2 mixes a good share noticeably
     partner = (mx[:, 0, 0, 0] - lam * np.arange(n)) / np.where(blended, 1 - lam, 1)
     assert np.allclose(partner[blended], np.round(partner[blended]), atol=1e-2)  # mixed with a real picture of the batch
+
+
+def test_each_epoch_has_its_own_order_wherever_the_run_starts(tmp_path):
+    """A run resumed at epoch 2 sees epoch 2's pictures in the order an uninterrupted run does (seed 0 too)."""
+    import cv2
+    import keras
+
+    from monitor.faces import CropRule
+    from train.dataset import Sample, tf_dataset
+
+    keras.utils.set_random_seed(0)
+    for i in range(10):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 48), 20 * i, np.uint8))
+    samples = [Sample(str(tmp_path / f"{i}.png"), i % 2) for i in range(10)]
+
+    def order(first):
+        ds = tf_dataset(samples, 2, CropRule(), 4, shuffle=True, seed=0, epochs=range(first, 3))
+        return [int(v) for x, _ in ds for v in x.numpy()[:, 0, 0, 0]]
+
+    whole, resumed = order(0), order(2)
+    assert len(whole) == 30 and whole[20:] == resumed
+    assert whole[:10] != whole[10:20] and sorted(whole[:10]) == sorted(whole[10:20])  # reshuffled, every picture once

@@ -453,13 +453,15 @@ def tf_dataset(
         return crop, (label if soft else tf.one_hot(label, num_classes))
 
     ds = tf.data.Dataset.from_tensor_slices((paths, boxes, labels))
-    if epochs is not None:  # seeds per epoch: 1,000,003 apart, so two --seed values never share an epoch's order
-        first = tf.data.Dataset.range(epochs.start, epochs.stop)
-        slices = ds
-        ds = first.flat_map(
-            lambda e: slices.shuffle(len(samples), seed=seed * 1_000_003 + e).map(to_example, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-        )
-        return ds.prefetch(tf.data.AUTOTUNE)
+    if epochs is not None:
+        columns = (tf.constant(paths), tf.constant(boxes), tf.constant(labels))
+
+        def epoch(e):  # a stateless permutation per (seed, epoch): the same wherever a run starts or resumes
+            order = tf.random.experimental.stateless_shuffle(tf.range(len(samples)), seed=tf.stack([tf.constant(seed, tf.int64), e]))
+            picked = tf.data.Dataset.from_tensor_slices(order).map(lambda i: tuple(tf.gather(c, i) for c in columns))
+            return picked.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+
+        return tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch).prefetch(tf.data.AUTOTUNE)
     if shuffle:
         ds = ds.shuffle(len(samples), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)

@@ -145,13 +145,13 @@ def read_votes(folder: Path) -> VoteTable:
         path = folder / row[0].strip()
         if not path.is_file():
             raise UserError(f"{where}: picture {row[0].strip()!r} is not in {folder}; remove the row or add the picture")
+        values = [_number(v, where) for v in row[first_vote:]]
         real = path.resolve()
         if not real.is_relative_to(inside):  # ../FER2013Train/x.png: a picture of another folder (another split) would leak
             raise UserError(f"{where}: picture {row[0].strip()!r} lies outside {folder}; list only the pictures of this folder")
         if real in seen:
             raise UserError(f"{where}: picture {row[0].strip()!r} is listed again (first on line {seen[real]}); keep one row per picture")
         seen[real] = n
-        values = [_number(v, where) for v in row[first_vote:]]
         rows.append(Voted(path, tuple(values[i] for i in order), n))
     if not rows:
         raise UserError(f"{source}: no picture rows below the header")
