@@ -191,3 +191,23 @@ def test_each_epoch_has_its_own_order_wherever_the_run_starts(tmp_path):
     whole, resumed = order(0), order(2)
     assert len(whole) == 30 and whole[20:] == resumed
     assert whole[:10] != whole[10:20] and sorted(whole[:10]) == sorted(whole[10:20])  # reshuffled, every picture once
+
+
+def test_faces_mode_per_data_folder(tmp_path):
+    import cv2
+
+    from train.dataset import face_modes
+
+    assert face_modes("auto") == {"": "auto"} and face_modes("whole,wild=detect") == {"": "whole", "wild": "detect"}
+    with pytest.raises(UserError, match="'sometimes' is not one of auto, detect, whole"):
+        face_modes("wild=sometimes")
+    for name in ("crops", "wild"):
+        for label in ("happy", "sad"):
+            (tmp_path / name / label).mkdir(parents=True)
+            for i in range(3):
+                cv2.imwrite(str(tmp_path / name / label / f"{i}.png"), face_like(96, smile=label == "happy", seed=i))
+    s = scan([tmp_path / "crops", tmp_path / "wild"], "whole,wild=detect", fractions=(0.34, 0.0))
+    samples = [x for xs in s.splits.values() for x in xs]
+    assert all(x.box is None for x in samples if x.source == "crops")  # taken whole
+    assert all(x.box is not None for x in samples if x.source == "wild")  # the detector's box, as the monitor crops
+    assert all("/wild/" in path for path, _, _ in s.no_face) and len([x for x in samples if x.source == "wild"]) + len(s.no_face) >= 6

@@ -36,7 +36,8 @@ FACES_HELP = (
     "how pictures become faces: 'whole' takes every picture as a ready-made face crop; 'detect' cuts out "
     "every face the Haar detector finds (pictures with none are reported); 'auto' (default) takes a picture "
     "whole when it is roughly square and at most 3x the model input size (like FER-2013's 48x48 crops), "
-    "and detects faces in anything larger"
+    "and detects faces in anything larger. Per data folder: SOURCE=MODE, e.g. 'auto,affectnet=detect' cuts the detector's box out "
+    "of a folder of ready-made crops whose corners differ from a camera's"
 )
 
 
@@ -74,7 +75,7 @@ def train_parser() -> argparse.ArgumentParser:
         ".NAME.checkpoint/ after every epoch); give the same options",
     )
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs to train; early stopping may end sooner (default {d.epochs})")
-    p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
+    p.add_argument("--faces", default="auto", metavar="MODE", help=FACES_HELP)
     p.add_argument(
         "--labels",
         choices=["votes", "majority"],
@@ -197,7 +198,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
         metavar="NAME,NAME,...",
         help="score only pictures of these classes (default: all); e.g. happy,neutral,sad of FER+'s eight",
     )
-    p.add_argument("--faces", choices=["auto", "detect", "whole"], default="auto", help=FACES_HELP)
+    p.add_argument("--faces", default="auto", metavar="MODE", help=FACES_HELP)
     p.add_argument(
         "--class-bias",
         type=class_bias,
@@ -357,6 +358,8 @@ def train_command(argv: list[str]) -> int:
     out = args.out or Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
     check_source(args.fit_class_bias, dirs, "--fit-class-bias")
+    for source in dataset.face_modes(args.faces):
+        check_source(source or None, dirs, "--faces")
     if args.resume and args.strategy == "multiworker":
         raise UserError("--resume: not for multi-worker runs; restart every worker without it")
     if args.init_from and same_file(args.init_from, out):

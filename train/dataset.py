@@ -226,6 +226,17 @@ def model_held_out(folder: Path, meta: dict) -> list[tuple[Path, int]]:
     return held_out(folder, list(meta["classes"]), int(meta.get("training", {}).get("seed", 0)), fractions)
 
 
+def face_modes(text: str) -> dict[str, str]:
+    """--faces as {source: mode}, '' for every other source: 'auto', or 'whole,affectnet=detect' (per data folder, by its name)."""
+    modes = {"": "auto"}
+    for part in (p.strip() for p in str(text).split(",") if p.strip()):
+        source, _, mode = part.rpartition("=")
+        if mode not in FACE_MODES:
+            raise UserError(f"--faces {text}: {mode!r} is not one of {', '.join(FACE_MODES)}; give MODE or SOURCE=MODE,... (e.g. affectnet=detect)")
+        modes[source] = mode
+    return modes
+
+
 def faces_in(gray: np.ndarray, mode: str, rule: CropRule, detector: Callable[[np.ndarray], list[Box]] | None) -> list[Box | None]:
     """The faces a picture contributes: [None] for the whole picture, boxes found, or []."""
     h, w = gray.shape
@@ -387,7 +398,8 @@ def scan(
         reasons = "; ".join(f"{n} {reason}" for reason, n in dropped.items())
         raise UserError(f"{data_dir}: every picture of label.csv was left out ({reasons}); check its votes and --classes")
 
-    detector = PictureSearch().detect if faces != "whole" else None  # the same thorough search as photo mode
+    modes = face_modes(faces)
+    detector = PictureSearch().detect if set(modes.values()) != {"whole"} else None  # the same thorough search as photo mode
     roots = {d.resolve(): d.resolve().name for d in dirs}
     result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout, dropped=dropped, roots=roots)
     for split, items in listed.items():
@@ -400,7 +412,7 @@ def scan(
             except (ImageError, OSError) as err:
                 result.skipped.append((str(path), str(err)))
                 continue
-            boxes = faces_in(gray, faces, rule, detector)
+            boxes = faces_in(gray, modes.get(source, modes[""]), rule, detector)
             if not boxes:
                 result.no_face.append((str(path), label, split))
             result.splits[split] += [Sample(str(path), label, box, target, source) for box in boxes]
