@@ -212,7 +212,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
         metavar="MODEL",
         help="score only the pictures of DATA_DIR that the model's training run held out as its test split (DATA_DIR must be one "
         "of its class-folder training folders; the split is recomputed from the model's seed and fractions). Give another "
-        "model's name or folder to use its run's hold-out instead (to compare a model that never saw DATA_DIR on the same pictures)",
+        "model's name or folder to use its run's hold-out instead. A model that never saw DATA_DIR is scored on the part a run "
+        "with the default seed and fractions (0, 15/15 %%) would hold out",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object with all metrics instead of a table")
     p.add_argument(
