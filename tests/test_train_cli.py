@@ -622,3 +622,16 @@ def test_export_class_bias_sets_the_operating_point_everywhere(trained, tmp_path
     back = run_cli("train", "export", str(run), "--class-bias", "sad=0", timeout=600)
     assert back.returncode == 0, back.stderr[-2000:]
     assert not json.loads((run / "metadata.json").read_text()).get("class_bias")  # sad=0 removes it
+
+
+def test_the_write_check_of_two_workers_at_once_does_not_collide(tmp_path):
+    """Both workers of a multi-worker run check --out's folder at the same moment (a full-suite run failed one).
+
+    A fixed probe name lost that race: one worker's unlink removed the other's probe. Here the other
+    worker's probe is present (as a folder, so that a fixed name cannot be written) while this one checks.
+    """
+    from train.__main__ import check_writable
+
+    (tmp_path / ".write-test").mkdir()
+    check_writable(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [".write-test"]

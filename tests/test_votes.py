@@ -102,6 +102,16 @@ def test_malformed_label_csv_is_one_line_error_naming_file_and_line(tmp_path, li
     assert_one_line_error(proc, "label.csv line", needle)
 
 
+def _write_vote_splits(root: Path, rows: dict[str, list[int]]) -> None:
+    """FER+'s layout: the same face-like pictures and vote rows in FER2013Train and FER2013Valid."""
+    for split in ("FER2013Train", "FER2013Valid"):
+        folder = root / split
+        folder.mkdir(parents=True)
+        for i, name in enumerate(rows):
+            cv2.imwrite(str(folder / name), face_like(48, smile=name.startswith("h"), seed=i))
+        (folder / "label.csv").write_text("\n".join(f'{n},"(0, 0, 48, 48)",' + ",".join(map(str, v)) for n, v in rows.items()) + "\n")
+
+
 @pytest.mark.slow
 def test_training_on_votes_and_evaluation_by_majority(tmp_path):
     rows = {}
@@ -110,12 +120,7 @@ def test_training_on_votes_and_evaluation_by_majority(tmp_path):
         rows[f"n{i}.png"] = [7, 1, 0, 2, 0, 0, 0, 0, 0, 0]
         rows[f"s{i}.png"] = [3, 0, 0, 7, 0, 0, 0, 0, 0, 0]
         rows[f"u{i}.png"] = [3, 0, 7, 0, 0, 0, 0, 0, 0, 0]
-    for split in ("FER2013Train", "FER2013Valid"):
-        folder = tmp_path / "data" / split
-        folder.mkdir(parents=True)
-        for i, name in enumerate(rows):
-            cv2.imwrite(str(folder / name), face_like(48, smile=name.startswith("h"), seed=i))
-        (folder / "label.csv").write_text("\n".join(f'{n},"(0, 0, 48, 48)",' + ",".join(map(str, v)) for n, v in rows.items()) + "\n")
+    _write_vote_splits(tmp_path / "data", rows)
     out = tmp_path / "model"
     proc = run_cli("train", str(tmp_path / "data"), "--classes", "happy,neutral,sad", "--out", str(out), "--epochs", "1", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -141,12 +146,7 @@ def test_shared_ferplus_reads_as_eight_classes():
 def _vote_and_class_folders(root: Path) -> tuple[Path, Path]:
     """FER+-like vote splits (happy, neutral, sad, surprise votes) and a class-folder set of happy and sad only."""
     rows = {f"h{i}.png": [2, 8, 0, 0, 0, 0, 0, 0, 0, 0] for i in range(6)} | {f"n{i}.png": [7, 1, 0, 2, 0, 0, 0, 0, 0, 0] for i in range(6)}
-    for split in ("FER2013Train", "FER2013Valid"):
-        folder = root / "votes" / split
-        folder.mkdir(parents=True)
-        for i, name in enumerate(rows):
-            cv2.imwrite(str(folder / name), face_like(48, smile=name.startswith("h"), seed=i))
-        (folder / "label.csv").write_text("\n".join(f'{n},"(0, 0, 48, 48)",' + ",".join(map(str, v)) for n, v in rows.items()) + "\n")
+    _write_vote_splits(root / "votes", rows)
     for j, name in enumerate(("happy", "sad")):
         (root / "wild" / name).mkdir(parents=True)
         for i in range(20):

@@ -267,16 +267,14 @@ def benchmark_parser() -> argparse.ArgumentParser:
 
 
 def check_writable(folder: Path, option: str = "--out") -> None:
-    """Create `folder` if needed and make sure files can be written in it; the message names `option`."""
-    from monitor.paths import ensure_folder
+    """Create `folder` if needed and make sure files can be written in it; the message names `option`.
+
+    The probe file is unique to this process: a multi-worker run's workers check the same folder at once.
+    """
+    from monitor.paths import check_writable_folder, ensure_folder
 
     ensure_folder(folder, option)
-    try:
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise UserError(f"{folder}: cannot write there ({err.strerror}); choose another {option}") from None
+    check_writable_folder(folder, option)
 
 
 NOT_CHIEF = -1  # train_into's answer on a multi-worker run's other workers
