@@ -37,6 +37,11 @@ def ferplus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def affectnet_dir() -> Path:
+    return _need(SHARED / "datasets" / "affectnet")
+
+
+@pytest.fixture(scope="session")
 def web_dir() -> Path:
     return _need(SHARED / "datasets" / "web-happy-sad")
 
