@@ -259,6 +259,7 @@ def run_local(
 
     jobs = [dataclasses.replace(j, settings=dataclasses.replace(j.settings, threads=1)) for j in jobs]  # one core each
 
+    quiet_resource_tracker()
     context = mp.get_context("spawn")  # clean workers: no threads or native state inherited from this process
     progress = context.Queue()  # handed to each worker as it starts (no manager process that could outlive us)
     pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_worker_start, initargs=(os.getpid(), progress))
@@ -296,6 +297,20 @@ def _worker_start(parent: int, progress) -> None:
     global _PROGRESS
     _PROGRESS = progress
     die_with_parent(parent)
+
+
+TRACKER_WARNING = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def quiet_resource_tracker() -> None:
+    """Keep multiprocessing's resource tracker from warning of "leaked semaphore objects" after a kill -9.
+
+    The tracker outlives a killed run and frees the pool's semaphores, as it should; its warning only
+    tells a user who stopped the run that it was stopped. It reads PYTHONWARNINGS when it starts.
+    """
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if TRACKER_WARNING not in current.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [current, TRACKER_WARNING]))
 
 
 def _run_reporting(job: VideoJob) -> VideoOutcome:
