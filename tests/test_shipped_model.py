@@ -58,7 +58,7 @@ def test_default_model_on_happy_and_sad_faces(ferplus_dir):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_affectnet_hold_out_numbers_in_the_readme_are_reproduced(name, affectnet_dir):
     """Faces in the wild that no shipped model trained on: the part of AffectNet a default run holds out (seeded,
-    stratified), scored over the classes both have, as each model's README states it."""
+    stratified; the default trained on the rest), scored over the classes both have, as each model's README states it."""
     classes = [c for c in ("happy", "neutral", "sad") if c in meta_of(name)["classes"]]
     proc = run_cli("train", "evaluate", str(affectnet_dir), "--held-out", "--classes", ",".join(classes), "--model", name, "--json", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
