@@ -174,6 +174,23 @@ def test_votes_and_class_folders_train_together(tmp_path):
     assert {x.path for x in s.of_source("wild").splits["val"]} == {x.path for x in s.splits["val"] if x.source == "wild"}
 
 
+@pytest.mark.slow
+def test_the_operating_point_is_fitted_on_the_val_pictures_of_the_named_sources_together(tmp_path):
+    """--fit-class-bias votes,wild pools both folders' val pictures (12 + 6 here); a name that is no data folder is refused."""
+    votes, wild = _vote_and_class_folders(tmp_path)
+    common = ["train", str(votes), str(wild), "--classes", "happy,neutral,sad", "--faces", "whole", "--seed", "1"]
+    bad = run_cli(*common, "--out", str(tmp_path / "bad"), "--fit-class-bias", "votes,tame")
+    assert_one_line_error(bad, "--fit-class-bias votes,tame", "tame is not one of this run's data folders")
+    out = tmp_path / "model"
+    proc = run_cli(*common, "--out", str(out), "--epochs", "1", "--fit-class-bias", "votes,wild", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((out / "metadata.json").read_text())
+    point = meta["operating_point"]
+    assert point["fitted_on"] == "val of votes,wild" and point["pictures"] == 12 + 6
+    assert point["after"] >= point["balanced_accuracy_before"]
+    assert "operating point fitted on 18 val pictures of votes,wild" in proc.stdout
+
+
 def test_a_class_a_vote_table_lacks_has_no_votes_there(tmp_path):
     for name, header in (("a", "file,happy,sad"), ("b", "file,happy,neutral")):
         (tmp_path / name).mkdir()

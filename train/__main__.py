@@ -122,9 +122,10 @@ def train_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fit-class-bias",
-        metavar="SOURCE",
-        help="choose the operating point on the validation pictures of one data folder (its name, e.g. affectnet): the class bias "
-        "that maximises their balanced accuracy, stored with the model. Name the source most like your camera's faces",
+        metavar="SOURCE[,SOURCE...]",
+        help="choose the operating point on the validation pictures of one or more data folders (their names, e.g. affectnet or "
+        "ferplus,affectnet, pooled): the class bias that maximises their balanced accuracy, stored with the model. Name the "
+        "sources most like your camera's faces",
     )
     p.add_argument(
         "--init-from",
@@ -242,9 +243,9 @@ def export_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fit-class-bias",
-        metavar="SOURCE",
-        help="fit the class bias on the validation pictures of one of the run's data folders (its name): the bias that maximises "
-        "their balanced accuracy",
+        metavar="SOURCE[,SOURCE...]",
+        help="fit the class bias on the validation pictures of one or more of the run's data folders (their names, pooled): the "
+        "bias that maximises their balanced accuracy",
     )
     return add_common(p)
 
@@ -398,10 +399,11 @@ def train_command(argv: list[str]) -> int:
 
 
 def check_source(source: str | None, dirs: list[Path], option: str) -> None:
-    """A data folder's name given to an option must be one of this run's data folders."""
+    """Data folder names given to an option (one, or several with commas) must be among this run's data folders."""
     names = [Path(d).resolve().name for d in dirs]
-    if source is not None and source not in names:
-        raise UserError(f"{option} {source}: not one of this run's data folders ({', '.join(names)}); name one of them")
+    for one in source.split(",") if source is not None else []:
+        if one not in names:
+            raise UserError(f"{option} {source}: {one or '(empty)'} is not one of this run's data folders ({', '.join(names)}); name them")
 
 
 # Options that do not change what a run computes: a resumed run may differ in these.
@@ -705,9 +707,9 @@ def fit_operating_point(meta: dict, scan, out: Path, source: str) -> None:
     from train.calibrate import fit_class_bias
     from train.evaluate import balanced_accuracy, predict_split
 
-    part = scan.of_source(source)
+    part = scan.of_source(*source.split(","))
     if not part.splits.get("val"):
-        raise UserError(f"--fit-class-bias {source}: no validation picture from that folder; name a folder with pictures in val")
+        raise UserError(f"--fit-class-bias {source}: no validation picture from there; name a folder with pictures in val")
     meta.pop("class_bias", None)
     write_meta(meta, out)
     val = predict_split(load_classifier(out, prefer=".keras"), part, "val")

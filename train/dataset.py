@@ -65,12 +65,12 @@ class Scan:
             out[split] = {name: c.get(i, 0) for i, name in enumerate(self.classes)}
         return out
 
-    def of_source(self, source: str) -> Scan:
-        """The same scan restricted to one data folder's samples (per-source metrics, an operating point fitted on one source)."""
+    def of_source(self, *sources: str) -> Scan:
+        """The same scan restricted to these data folders' samples (per-source metrics, an operating point fitted on some)."""
         return Scan(
             classes=self.classes,
-            splits={split: [s for s in samples if s.source == source] for split, samples in self.splits.items()},
-            no_face=[n for n in self.no_face if _source_of(n[0], self.roots) == source],
+            splits={split: [s for s in samples if s.source in sources] for split, samples in self.splits.items()},
+            no_face=[n for n in self.no_face if _source_of(n[0], self.roots) in sources],
             layout=self.layout,
             roots=self.roots,
         )
