@@ -74,3 +74,15 @@ def test_the_class_bias_fit_recovers_a_shifted_class():
     assert recall(bias) > recall(np.zeros(3)) + 0.03
     unbiased = np.eye(3)[y] * 0.9 + 0.05
     assert not fit_class_bias(unbiased, y).any()  # nothing to gain: no bias
+
+
+def test_evaluation_says_which_temperature_would_calibrate_the_pictures_it_scored():
+    """`train evaluate` reports it: above 1 where the model is over-confident on a kind of face, near 1 where it is honest."""
+    from train.evaluate import Predictions, format_report, metrics_of
+
+    probs, y = overconfident(seed=4)
+    sure = metrics_of(Predictions(["a", "b", "c"], [str(i) for i in range(len(y))], y, probs, []))
+    assert 3.0 < sure["temperature_here"] < 5.0
+    honest = metrics_of(Predictions(["a", "b", "c"], [str(i) for i in range(len(y))], y, scaled(probs, sure["temperature_here"]), []))
+    assert abs(honest["temperature_here"] - 1.0) < 0.05
+    assert f"calibrated here by a temperature of {sure['temperature_here']:g}" in format_report(sure)

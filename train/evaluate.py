@@ -63,7 +63,8 @@ def format_report(metrics: dict) -> str:
         f"images {metrics['images']}  evaluated {metrics['evaluated']}  no face {metrics['no_face']}"
         + (f"  skipped {metrics['skipped']}" if "skipped" in metrics else ""),
         f"accuracy {metrics['accuracy']:.4f}  balanced accuracy {metrics['balanced_accuracy']:.4f}"
-        + (f"  ECE {metrics['ece']:.4f}" if metrics.get("ece") is not None else ""),
+        + (f"  ECE {metrics['ece']:.4f}" if metrics.get("ece") is not None else "")
+        + (f" (calibrated here by a temperature of {metrics['temperature_here']:g})" if metrics.get("temperature_here") else ""),
         f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]
     for name, m in metrics["per_class"].items():
@@ -123,12 +124,15 @@ def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions
 
 def metrics_of(pred: Predictions) -> dict:
     """The `report` of a split's predictions, with the confidence's calibration error; no face counts as wrong."""
-    from train.calibrate import expected_calibration_error
+    from train.calibrate import expected_calibration_error, fit_temperature
 
     k = len(pred.classes)
     no_face = np.bincount(np.array([label for _, label in pred.no_face], dtype=int), minlength=k)
     metrics = report(confusion_matrix(pred.y_true, pred.probs.argmax(axis=1), k), pred.classes, no_face)
     metrics["ece"] = expected_calibration_error(pred.probs, pred.y_true) if len(pred.y_true) else None
+    # the temperature that would calibrate the confidence on exactly these pictures (1: it already is): tells whether
+    # the model is over-confident (> 1) or timid (< 1) on a kind of face, and by how much
+    metrics["temperature_here"] = round(fit_temperature(pred.probs, pred.y_true), 3) if len(pred.y_true) else None
     return metrics
 
 
