@@ -149,9 +149,11 @@ def test_kill_9_keeps_the_recording_playable(tmp_path, videos_dir):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_and_sigterm_stop_cleanly_with_every_row(tmp_path, videos_dir, sig):
     log = tmp_path / "log.csv"
-    proc = start_realtime(tmp_path, videos_dir / "frown_then_smile.mp4", log)
+    # the longest shared video (19.6 s): on a machine slowed by other work, an 8 s clip had once ended before the signal
+    proc = start_realtime(tmp_path, videos_dir / "glasses_pout_smile.mp4", log)
     wait_for_rows(log)
     time.sleep(1.0)
+    assert proc.poll() is None, "the monitor ended before it could be stopped; the test needs a longer video"
     sent = time.time()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=15)
