@@ -75,8 +75,11 @@ def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, de
 
     clf = load_classifier(model)
     warm = make_pipeline(clf, detect_every=detect_every)
-    for i, image in enumerate(frames[:5]):  # first calls allocate; fer gets the same courtesy
-        warm.analyze(Frame(image, i, 0.0, 0.0))
+    with MoodLog(log_dir / "warm-up.csv", clf.classes) as log:  # first calls allocate and import; fer gets the same courtesy
+        for i, image in enumerate(frames[:5]):
+            result = warm.analyze(Frame(image.copy(), i, 0.0, 0.0))
+            draw(result.frame.image, result)
+            log.add(rows_for(result, "bench", len(clf.classes)))
     pipe = make_pipeline(clf, detect_every=detect_every)
     stage = defaultdict(float)
     faces = 0

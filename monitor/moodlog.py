@@ -50,6 +50,20 @@ def rows_for(result: FrameResult, source: str, num_classes: int, timestamp: str 
     ]
 
 
+def _import_pandas_in_the_background() -> None:
+    """Start importing pandas on a thread, so the first write does not stop a live view.
+
+    pandas takes about a third of a second to import; the monitor starts without it (the
+    first annotated frame comes sooner), and the first flush, a second into the run, would
+    otherwise freeze the picture while it loads (about 10 camera frames dropped at once).
+    """
+    import sys
+    import threading
+
+    if "pandas" not in sys.modules:
+        threading.Thread(target=__import__, args=("pandas",), name="import-pandas", daemon=True).start()
+
+
 class MoodLog:
     """Appends rows to a CSV log; use as a context manager so the last rows are always written."""
 
@@ -100,6 +114,7 @@ class MoodLog:
             self._write(",".join(self.columns) + "\n")
         elif not _ends_with_newline(self.path):
             self._write("\n")
+        _import_pandas_in_the_background()
 
     def add(self, rows: list[tuple]) -> None:
         """Buffer rows; they reach the file within `flush_every_s` seconds."""

@@ -144,3 +144,29 @@ def test_ids_and_boxes_are_integers_beside_no_face_rows(tmp_path):
 
 def test_columns_follow_model_classes():
     assert columns_for(["a", "b", "c"])[-3:] == ["p_a", "p_b", "p_c"]
+
+
+def test_opening_a_log_loads_pandas_in_the_background_so_the_first_write_does_not_freeze_the_view(tmp_path):
+    """In a fresh interpreter (the monitor starts without pandas): opening the log starts the import on a
+    thread, and pandas is loaded before any row is written; the first flush then finds it ready."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys, time, threading\n"
+        "from monitor.moodlog import MoodLog\n"
+        "assert 'pandas' not in sys.modules\n"
+        f"log = MoodLog({str(tmp_path / 'log.csv')!r}, ('happy', 'sad'), flush_every_s=3600)\n"
+        "log.open()\n"
+        "names = [t.name for t in threading.enumerate()]\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'import-pandas': t.join(60)\n"
+        "print(names, 'pandas' in sys.modules, log.rows_written)\n"
+        "log.close()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("True 0"), proc.stdout
+    assert "import-pandas" in proc.stdout
