@@ -90,6 +90,12 @@ def test_smoothing_flag_changes_labels_not_raw_probabilities(tmp_path, videos_di
 
 
 def start_realtime(tmp_path, video, log, *extra: str):
+    """The monitor as a terminal starts it: Ctrl-C (SIGINT) at its default action.
+
+    A test run started in the background by a script (`pytest &`) inherits SIGINT ignored, as
+    POSIX shells do for background jobs, and so would the monitor, which keeps an inherited
+    "ignore" like any Unix program (nohup relies on it): the Ctrl-C test would then time out.
+    """
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "--source", str(video), "--realtime", "--no-display", "--log", str(log), *extra],
         cwd=ROOT,
@@ -97,6 +103,7 @@ def start_realtime(tmp_path, video, log, *extra: str):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
