@@ -57,6 +57,7 @@ def test_training_writes_every_output(trained):
     for name, ok in dodgy.items():
         assert (name in listed) != ok, name
     assert "val:" in proc.stdout and "balanced accuracy" in proc.stdout
+    assert "oneDNN" not in proc.stderr and "cuda" not in proc.stderr  # TensorFlow's start-up lines are kept from the user
 
 
 def test_evaluate_json_matches_training_metrics(trained):

@@ -174,6 +174,26 @@ def test_votes_and_class_folders_train_together(tmp_path):
     assert {x.path for x in s.of_source("wild").splits["val"]} == {x.path for x in s.splits["val"] if x.source == "wild"}
 
 
+def test_label_smoothing_per_data_folder_softens_each_target_by_its_own_epsilon(tmp_path):
+    """'0.1,wild=0.4': a class-folder picture's one vote becomes 0.6 + 0.4/3; vote shares get 0.1 (the loss adds none)."""
+    from monitor.faces import CropRule
+    from train.dataset import smoothing_by_source
+
+    votes, wild = _vote_and_class_folders(tmp_path)
+    s = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"], labels="votes")
+    eps = smoothing_by_source("0.1,wild=0.4")
+    assert eps == {"": 0.1, "wild": 0.4} and smoothing_by_source("0.2") == {"": 0.2}
+    ds = tf_dataset(s.splits["train"], 3, CropRule(), 64, shuffle=False, smoothing=eps)
+    _, y = next(iter(ds))
+    rows = {tuple(r) for r in y.numpy().astype(float).round(4)}
+    sad, neutral = (0.1333, 0.1333, 0.7333), tuple(round(0.9 * v + 0.1 / 3, 4) for v in (0.1, 0.7, 0.2))
+    assert sad in rows and neutral in rows and (0.0, 0.0, 1.0) not in rows
+    assert np.allclose(y.numpy().sum(axis=1), 1)
+    for bad in ("1.5", "wild=x", "-0.1"):
+        with pytest.raises(UserError, match="--label-smoothing"):
+            smoothing_by_source(bad)
+
+
 @pytest.mark.slow
 def test_the_operating_point_is_fitted_on_the_val_pictures_of_the_named_sources_together(tmp_path):
     """--fit-class-bias votes,wild pools both folders' val pictures (12 + 6 here); a name that is no data folder is refused."""
@@ -181,6 +201,8 @@ def test_the_operating_point_is_fitted_on_the_val_pictures_of_the_named_sources_
     common = ["train", str(votes), str(wild), "--classes", "happy,neutral,sad", "--faces", "whole", "--seed", "1"]
     bad = run_cli(*common, "--out", str(tmp_path / "bad"), "--fit-class-bias", "votes,tame")
     assert_one_line_error(bad, "--fit-class-bias votes,tame", "tame is not one of this run's data folders")
+    bad = run_cli(*common, "--out", str(tmp_path / "bad"), "--label-smoothing", "0.1,tame=0.3")
+    assert_one_line_error(bad, "--label-smoothing 0.1,tame=0.3", "tame is not one of this run's data folders")
     out = tmp_path / "model"
     proc = run_cli(*common, "--out", str(out), "--epochs", "1", "--fit-class-bias", "votes,wild", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -16,6 +16,7 @@ from monitor import __version__, program, quiet
 from monitor.errors import UserError, run_cli
 from monitor.paths import same_file
 from train.distribute import PEER_TIMEOUT_S
+from train.options import read_state
 
 USAGE_EPILOG = """\
 other commands:
@@ -101,6 +102,14 @@ def train_parser() -> argparse.ArgumentParser:
         default=d.mixup,
         metavar="ALPHA",
         help="blend training pictures and their labels in pairs, weight drawn from Beta(ALPHA, ALPHA) (default 0: off; 0.2 is usual)",
+    )
+    p.add_argument(
+        "--label-smoothing",
+        default=str(d.label_smoothing),
+        metavar="E",
+        help=f"soften every training target towards uniform by E (default {d.label_smoothing}); per data folder: SOURCE=E, e.g. "
+        "'0.1,affectnet=0.3' trusts one annotator's label (a class folder) less than ten votes, so the model is not "
+        "over-confident on such faces",
     )
     p.add_argument(
         "--class-weights",
@@ -359,7 +368,9 @@ def train_command(argv: list[str]) -> int:
     dataset.detect_layout(dirs, args.classes)  # fail fast on a bad folder, before the slow imports
     check_source(args.fit_class_bias, dirs, "--fit-class-bias")
     for source in dataset.face_modes(args.faces):
-        check_source(source or None, dirs, "--faces")
+        check_source(source or None, dirs, "--faces", args.faces)
+    for source in dataset.smoothing_by_source(args.label_smoothing):
+        check_source(source or None, dirs, "--label-smoothing", args.label_smoothing)
     if args.resume and args.strategy == "multiworker":
         raise UserError("--resume: not for multi-worker runs; restart every worker without it")
     if args.init_from and same_file(args.init_from, out):
@@ -398,22 +409,21 @@ def train_command(argv: list[str]) -> int:
     return code
 
 
-def check_source(source: str | None, dirs: list[Path], option: str) -> None:
-    """Data folder names given to an option (one, or several with commas) must be among this run's data folders."""
+def check_source(source: str | None, dirs: list[Path], option: str, given: str | None = None) -> None:
+    """Data folder names given to an option (one, or several with commas) must be among this run's data folders.
+
+    `given` is the option's whole value where the names are part of it (SOURCE=VALUE,...), for the message.
+    """
     names = [Path(d).resolve().name for d in dirs]
     for one in source.split(",") if source is not None else []:
         if one not in names:
-            raise UserError(f"{option} {source}: {one or '(empty)'} is not one of this run's data folders ({', '.join(names)}); name them")
+            raise UserError(
+                f"{option} {given or source}: {one or '(empty)'} is not one of this run's data folders ({', '.join(names)}); name them"
+            )
 
 
 # Options that do not change what a run computes: a resumed run may differ in these.
 NOT_COMPARED_ON_RESUME = ("resume", "overwrite", "verbose", "peer_timeout")
-
-
-def read_state(folder: Path) -> dict | None:
-    from train.fit import read_state as read
-
-    return read(folder)
 
 
 def prepare_checkpoint(args, out: Path) -> Path:
@@ -521,10 +531,13 @@ def train_into(args, out: Path, command: str) -> int:
     from train.model import DEFAULT_WIDTHS, build_classifier, widths_of, with_flip_average
     from train.options import FitOptions
 
+    smoothing = dataset.smoothing_by_source(args.label_smoothing)
     options = FitOptions(
         args.epochs,
         args.batch_size,
         args.learning_rate,
+        label_smoothing=smoothing[""],
+        label_smoothing_by_source={k: v for k, v in smoothing.items() if k},
         patience=args.patience,
         warmup_epochs=args.warmup_epochs,
         mixup=args.mixup,
@@ -538,10 +551,12 @@ def train_into(args, out: Path, command: str) -> int:
     if not val_samples:
         raise UserError(f"{', '.join(map(str, dirs))}: no usable validation picture; add pictures or raise --val-fraction")
     global_batch = options.batch_size * dist.replicas  # --batch-size is per replica
-    train_ds = dataset.tf_dataset(train_samples, k, rule, global_batch, shuffle=True, seed=args.seed, epochs=range(epochs_from(args), args.epochs))
+    train_ds = dataset.tf_dataset(
+        train_samples, k, rule, global_batch, shuffle=True, seed=args.seed, epochs=range(epochs_from(args), args.epochs), smoothing=smoothing
+    )
     if options.mixup:
         train_ds = dataset.mixup(train_ds, options.mixup, args.seed)
-    val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False)
+    val_ds = dataset.tf_dataset(val_samples, k, rule, 256, shuffle=False, smoothing=smoothing)  # val loss comparable with training's
     if dist.strategy is not None:
         train_ds, val_ds = distribute.shard_by_data(train_ds), distribute.shard_by_data(val_ds)
     weights = class_weights([s.label for s in train_samples], k, options.class_weights)

@@ -237,6 +237,21 @@ def face_modes(text: str) -> dict[str, str]:
     return modes
 
 
+def smoothing_by_source(text: str) -> dict[str, float]:
+    """--label-smoothing as {source: epsilon}, '' for every other source: '0.1', or '0.1,affectnet=0.3' (per data folder)."""
+    by_source = {"": 0.1}
+    for part in (p.strip() for p in str(text).split(",") if p.strip()):
+        source, _, value = part.rpartition("=")
+        try:
+            eps = float(value)
+        except ValueError:
+            eps = -1.0
+        if not 0.0 <= eps < 1.0:
+            raise UserError(f"--label-smoothing {text}: {value!r} is not a number from 0 to below 1; give E or SOURCE=E,... (e.g. 0.1,affectnet=0.3)")
+        by_source[source] = eps
+    return by_source
+
+
 def faces_in(gray: np.ndarray, mode: str, rule: CropRule, detector: Callable[[np.ndarray], list[Box]] | None) -> list[Box | None]:
     """The faces a picture contributes: [None] for the whole picture, boxes found, or []."""
     h, w = gray.shape
@@ -437,12 +452,21 @@ def load_crop(sample: Sample, rule: CropRule) -> np.ndarray:
 
 
 def tf_dataset(
-    samples: list[Sample], num_classes: int, rule: CropRule, batch_size: int, shuffle: bool, seed: int = 0, epochs: range | None = None
+    samples: list[Sample],
+    num_classes: int,
+    rule: CropRule,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    epochs: range | None = None,
+    smoothing: dict[str, float] | None = None,
 ):
     """A tf.data pipeline that streams crops from disk (memory bounded by batch, not data size).
 
     With `epochs` (training), it is one stream of those epochs' batches, each epoch shuffled by
     its own seed: a run resumed at epoch k sees the same order as one that never stopped.
+    `smoothing` ({source: epsilon}, '' for the rest) softens each target towards uniform by its
+    source's epsilon: a single annotator's label (a class folder) can be trusted less than ten votes.
     """
     import tensorflow as tf
 
@@ -454,6 +478,10 @@ def tf_dataset(
         if soft
         else np.array([s.label for s in samples], dtype=np.int32)
     )
+    if smoothing is not None:
+        eps = np.array([smoothing.get(s.source, smoothing[""]) for s in samples], dtype=np.float32)[:, None]
+        labels = (1.0 - eps) * (labels if soft else np.eye(num_classes, dtype=np.float32)[labels]) + eps / num_classes
+        soft = True
 
     def load(path: bytes, box: np.ndarray) -> np.ndarray:
         b = None if box[0] < 0 else Box(*(int(v) for v in box))

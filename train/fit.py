@@ -12,7 +12,7 @@ import numpy as np
 
 from train.evaluate import balanced_accuracy
 from train.model import with_augmentation
-from train.options import FitOptions
+from train.options import STATE_FILE, FitOptions, read_state
 
 CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
 
@@ -48,15 +48,6 @@ class BalancedAccuracy(keras.callbacks.Callback):
         print(f" - val_balanced_accuracy: {score:.4f}")
 
 
-STATE_FILE = "state.json"
-
-
-def read_state(folder: Path) -> dict | None:
-    """The last finished epoch's state in a checkpoint folder (None when there is none)."""
-    try:
-        return json.loads((folder / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -133,7 +124,7 @@ def fit(
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=options.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(),  # targets come smoothed per source (dataset.tf_dataset)
         metrics=["accuracy"],
     )
     stopper = keras.callbacks.EarlyStopping(
