@@ -102,7 +102,8 @@ class EmotionMonitor:
     classes. `min_face`: smallest face in pixels (default: 48 in videos, and down to the
     detector's 24-pixel window in still pictures, as the command line does). `smooth`: frames over which a face's label
     is averaged in videos (1 = off). `detect_every`: in videos, scan the whole frame every Nth
-    frame and re-find known faces in between (1 = full scan always).
+    frame and re-find known faces in between, or keep the box of a face that has not moved
+    (1 = full scan always).
     """
 
     def __init__(

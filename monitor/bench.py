@@ -65,22 +65,27 @@ def decode_all(path: Path, limit: int | None) -> tuple[list[np.ndarray], float]:
     return frames, ms
 
 
-def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, detect_every: int = 4) -> dict:
-    """The monitor's own per-frame path: detect, classify (one batch), track, draw, log."""
+def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, detect_every: int = 4, keep_still: bool = True) -> dict:
+    """The monitor's own per-frame path: detect, classify (one batch), track, draw, log.
+
+    `keep_still=False` re-finds every face between full scans even when it has not moved (the
+    pipeline before the Stillness shortcut), to show what that shortcut is worth in the same run.
+    """
     from monitor.classifier import load_classifier
     from monitor.moodlog import MoodLog, rows_for
     from monitor.overlay import draw
-    from monitor.pipeline import make_pipeline
+    from monitor.pipeline import STILL_THRESHOLD, make_pipeline
     from monitor.sources import Frame
 
     clf = load_classifier(model)
-    warm = make_pipeline(clf, detect_every=detect_every)
+    still = STILL_THRESHOLD if keep_still else None
+    warm = make_pipeline(clf, detect_every=detect_every, still=still)
     with MoodLog(log_dir / "warm-up.csv", clf.classes) as log:  # first calls allocate and import; fer gets the same courtesy
         for i, image in enumerate(frames[:5]):
             result = warm.analyze(Frame(image.copy(), i, 0.0, 0.0))
             draw(result.frame.image, result)
             log.add(rows_for(result, "bench", len(clf.classes)))
-    pipe = make_pipeline(clf, detect_every=detect_every)
+    pipe = make_pipeline(clf, detect_every=detect_every, still=still)
     stage = defaultdict(float)
     faces = 0
     with MoodLog(log_dir / "project.csv", clf.classes) as log:
@@ -98,6 +103,8 @@ def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, de
         total = time.perf_counter() - t0
     stage.update(pipe.seconds)
     name = "project pipeline" + (f" (full scan every {detect_every})" if detect_every > 1 else " (full scan every frame)")
+    if detect_every > 1 and not keep_still:
+        name = f"project, every face re-found (scan every {detect_every})"
     return summarise(name, total, len(frames), faces, stage)
 
 
@@ -242,7 +249,12 @@ def main(argv: list[str]) -> int:
         else:
             raise UserError("no shared data beside this program (it is not run from a checkout next to ../shared); pass a video with --source")
         frames, decode_ms = decode_all(video, args.frames)
-        runs = [project_loop(frames, args.model, tmp, 4), naive_loop(frames, args.model, tmp), project_loop(frames, args.model, tmp, 1)]
+        runs = [
+            project_loop(frames, args.model, tmp, 4),
+            naive_loop(frames, args.model, tmp),
+            project_loop(frames, args.model, tmp, 1),
+            project_loop(frames, args.model, tmp, 4, keep_still=False),
+        ]
         fer = None if args.no_fer else fer_loop(frames)
         if fer:
             runs.append(fer)

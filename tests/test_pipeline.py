@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monitor.faces import Box, CropRule
+from monitor.faces import Box, CropRule, Stillness
 from monitor.pipeline import Pipeline
 from monitor.sources import Frame
 from monitor.tracking import Tracker
@@ -52,6 +52,36 @@ def test_full_scan_every_nth_frame_and_near_scan_between():
     boxes = [pipe.analyze(frame(i)).faces[0].box.x for i in range(7)]
     assert calls == ["full", "near", "near", "full", "near", "near", "full"]
     assert boxes == [10, 11, 12, 10, 11, 12, 10]
+
+
+def textured(i, shift=0, noise=0.0):
+    """A 120x160 frame with a face-sized textured patch, moved right by `shift` pixels, with camera noise."""
+    rng = np.random.default_rng(1)
+    image = np.full((120, 160), 90, np.float32)
+    image[20:80, 40 + shift : 100 + shift] = cv2.GaussianBlur(rng.uniform(0, 255, (60, 60)).astype(np.float32), (0, 0), 3) * 2 - 100
+    image += np.random.default_rng(100 + i).normal(0, noise, image.shape)
+    return Frame(cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR), i, i / 30, 0.0)
+
+
+def test_a_still_face_keeps_its_box_between_full_scans_and_a_move_is_re_found():
+    """Between full scans a face whose surroundings look as they did is not re-found; a 3-pixel move is."""
+    calls = []
+
+    def full(gray):
+        calls.append("full")
+        return [Box(40, 20, 60, 60)]
+
+    def near(gray, previous):
+        calls.append("near")
+        return [Box(b.x + 3, b.y, b.w, b.h) for b in previous]
+
+    clf = FakeClassifier()
+    pipe = Pipeline(full, clf, Tracker(), near, detect_every=4, still=Stillness(1.0))
+    frames = [textured(0, noise=2), textured(1, noise=2), textured(2, noise=2), textured(3, shift=3, noise=2), textured(4, shift=3)]
+    boxes = [pipe.analyze(f).faces[0].box.x for f in frames]
+    assert calls == ["full", "near", "full"] and pipe.kept == 2  # camera noise alone (sigma 2) keeps the box
+    assert boxes == [40, 40, 40, 43, 40] and clf.batches == [1] * 5  # every frame still classified from its own pixels
+    assert Stillness(1.0).unchanged(cv2.cvtColor(frames[0].image, cv2.COLOR_BGR2GRAY), [Box(40, 20, 60, 60)]) is False  # nothing remembered
 
 
 def test_no_face_frame():
