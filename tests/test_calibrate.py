@@ -76,6 +76,25 @@ def test_the_class_bias_fit_recovers_a_shifted_class():
     assert not fit_class_bias(unbiased, y).any()  # nothing to gain: no bias
 
 
+def test_the_class_bias_fit_works_for_all_eight_classes():
+    """Eight classes (the emotions model) are too many for the exhaustive search: one class at a time finds the shifts."""
+    from train.calibrate import fit_class_bias
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 8, 4000)
+    logits = rng.normal(0, 1, (4000, 8))
+    logits[np.arange(4000), y] += 2.0
+    logits[:, 6] -= 1.0  # too rarely sad
+    logits[:, 5] += 0.8  # too often neutral
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    bias = fit_class_bias(probs, y)
+    assert bias.shape == (8,) and bias[0] == 0
+    assert bias[6] - np.median(bias) >= 0.5 and np.median(bias) - bias[5] >= 0.4
+    recall = lambda b: np.mean([((np.log(probs) + b).argmax(axis=1) == y)[y == k].mean() for k in range(8)])  # noqa: E731
+    assert recall(bias) > recall(np.zeros(8)) + 0.02
+    assert not fit_class_bias(np.eye(8)[y] * 0.9 + 0.1 / 8, y).any()  # nothing to gain: no bias
+
+
 def test_evaluation_says_which_temperature_would_calibrate_the_pictures_it_scored():
     """`train evaluate` reports it: above 1 where the model is over-confident on a kind of face, near 1 where it is honest."""
     from train.evaluate import Predictions, format_report, metrics_of

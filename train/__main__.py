@@ -725,9 +725,15 @@ def fit_operating_point(meta: dict, scan, out: Path, source: str) -> None:
     part = scan.of_source(*source.split(","))
     if not part.splits.get("val"):
         raise UserError(f"--fit-class-bias {source}: no validation picture from there; name a folder with pictures in val")
-    meta.pop("class_bias", None)
-    write_meta(meta, out)
-    val = predict_split(load_classifier(out, prefer=".keras"), part, "val")
+    old = meta.pop("class_bias", None)
+    write_meta(meta, out)  # the network's own probabilities are what the bias is fitted to
+    try:
+        val = predict_split(load_classifier(out, prefer=".keras"), part, "val")
+    except BaseException:  # interrupted or failed: the run keeps the operating point it had
+        if old:
+            meta["class_bias"] = old
+            write_meta(meta, out)
+        raise
     bias = fit_class_bias(val.probs, val.y_true)
     k = len(val.classes)
     before = balanced_accuracy(val.y_true, val.probs.argmax(axis=1), k)
