@@ -194,6 +194,27 @@ def test_label_smoothing_per_data_folder_softens_each_target_by_its_own_epsilon(
             smoothing_by_source(bad)
 
 
+def test_source_weights_repeat_each_data_folders_training_faces(tmp_path):
+    """'wild=2.5': every wild face twice and a seeded half of them once more; votes' faces once; bad weights refused."""
+    from train.dataset import reweighted, weights_by_source
+
+    votes, wild = _vote_and_class_folders(tmp_path)
+    train = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"], labels="votes").splits["train"]
+    w = weights_by_source("wild=2.5")
+    assert w == {"": 1.0, "wild": 2.5}
+    shown = reweighted(train, w, seed=3)
+    wild_paths = [x.path for x in train if x.source == "wild"]
+    counts = {p: sum(x.path == p for x in shown) for p in wild_paths}
+    assert len(wild_paths) == 28 and sorted(set(counts.values())) == [2, 3] and sum(counts.values()) == 28 * 2 + 14
+    assert [x.path for x in shown if x.source == "votes"] == [x.path for x in train if x.source == "votes"]
+    assert [x.path for x in reweighted(train, w, seed=3)] == [x.path for x in shown]  # seeded: a resumed run sees the same faces
+    half = reweighted(train, weights_by_source("votes=0.5"), seed=0)
+    assert sum(x.source == "votes" for x in half) == 6 and sum(x.source == "wild" for x in half) == 28
+    for bad in ("wild=0", "wild=11", "wild=x", "2"):
+        with pytest.raises(UserError, match="--source-weights"):
+            weights_by_source(bad)
+
+
 @pytest.mark.slow
 def test_the_operating_point_is_fitted_on_the_val_pictures_of_the_named_sources_together(tmp_path):
     """--fit-class-bias votes,wild pools both folders' val pictures (12 + 6 here); a name that is no data folder is refused."""
@@ -203,10 +224,13 @@ def test_the_operating_point_is_fitted_on_the_val_pictures_of_the_named_sources_
     assert_one_line_error(bad, "--fit-class-bias votes,tame", "tame is not one of this run's data folders")
     bad = run_cli(*common, "--out", str(tmp_path / "bad"), "--label-smoothing", "0.1,tame=0.3")
     assert_one_line_error(bad, "--label-smoothing 0.1,tame=0.3", "tame is not one of this run's data folders")
+    bad = run_cli(*common, "--out", str(tmp_path / "bad"), "--source-weights", "tame=2")
+    assert_one_line_error(bad, "--source-weights tame=2", "tame is not one of this run's data folders")
     out = tmp_path / "model"
-    proc = run_cli(*common, "--out", str(out), "--epochs", "1", "--fit-class-bias", "votes,wild", timeout=600)
+    proc = run_cli(*common, "--out", str(out), "--epochs", "1", "--fit-class-bias", "votes,wild", "--source-weights", "wild=2", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((out / "metadata.json").read_text())
+    assert "training faces shown an epoch: votes 12, wild 56" in proc.stdout and meta["training"]["source_weights"] == {"wild": 2.0}
     point = meta["operating_point"]
     assert point["fitted_on"] == "val of votes,wild" and point["pictures"] == 12 + 6
     assert point["after"] >= point["balanced_accuracy_before"]

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import sys
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -110,6 +111,13 @@ def train_parser() -> argparse.ArgumentParser:
         help=f"soften every training target towards uniform by E (default {d.label_smoothing}); per data folder: SOURCE=E, e.g. "
         "'0.1,affectnet=0.3' trusts one annotator's label (a class folder) less than ten votes, so the model is not "
         "over-confident on such faces",
+    )
+    p.add_argument(
+        "--source-weights",
+        default="",
+        metavar="SOURCE=W",
+        help="show a data folder's training faces W times an epoch (default 1 each), e.g. 'affectnet=2' when one "
+        "source would swamp the other; 0.5 shows a seeded half",
     )
     p.add_argument(
         "--class-weights",
@@ -371,6 +379,8 @@ def train_command(argv: list[str]) -> int:
         check_source(source or None, dirs, "--faces", args.faces)
     for source in dataset.smoothing_by_source(args.label_smoothing):
         check_source(source or None, dirs, "--label-smoothing", args.label_smoothing)
+    for source in dataset.weights_by_source(args.source_weights):
+        check_source(source or None, dirs, "--source-weights", args.source_weights)
     if args.resume and args.strategy == "multiworker":
         raise UserError("--resume: not for multi-worker runs; restart every worker without it")
     if args.init_from and same_file(args.init_from, out):
@@ -538,6 +548,7 @@ def train_into(args, out: Path, command: str) -> int:
         args.learning_rate,
         label_smoothing=smoothing[""],
         label_smoothing_by_source={k: v for k, v in smoothing.items() if k},
+        source_weights={k: v for k, v in dataset.weights_by_source(args.source_weights).items() if k},
         patience=args.patience,
         warmup_epochs=args.warmup_epochs,
         mixup=args.mixup,
@@ -548,6 +559,10 @@ def train_into(args, out: Path, command: str) -> int:
     keras.utils.set_random_seed(args.seed)
     k = len(scan.classes)
     train_samples, val_samples = scan.splits["train"], scan.splits["val"]
+    if options.source_weights:
+        train_samples = dataset.reweighted(train_samples, dataset.weights_by_source(args.source_weights), args.seed)
+        shown = Counter(s.source for s in train_samples)
+        print("training faces shown an epoch: " + ", ".join(f"{src} {n:,}" for src, n in shown.items()))
     if not val_samples:
         raise UserError(f"{', '.join(map(str, dirs))}: no usable validation picture; add pictures or raise --val-fraction")
     global_batch = options.batch_size * dist.replicas  # --batch-size is per replica

@@ -18,6 +18,7 @@ class FitOptions:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1  # for every data folder not named in label_smoothing_by_source
     label_smoothing_by_source: dict = field(default_factory=dict)
+    source_weights: dict = field(default_factory=dict)  # data folder -> how many times its faces are shown an epoch
     patience: int = 12
     warmup_epochs: int = 0
     mixup: float = 0.0
