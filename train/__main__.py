@@ -560,7 +560,7 @@ def train_into(args, out: Path, command: str) -> int:
     k = len(scan.classes)
     train_samples, val_samples = scan.splits["train"], scan.splits["val"]
     if options.source_weights:
-        train_samples = dataset.reweighted(train_samples, dataset.weights_by_source(args.source_weights), args.seed)
+        train_samples = dataset.reweighted(train_samples, options.source_weights, args.seed)
         shown = Counter(s.source for s in train_samples)
         print("training faces shown an epoch: " + ", ".join(f"{src} {n:,}" for src, n in shown.items()))
     if not val_samples:

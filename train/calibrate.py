@@ -139,14 +139,15 @@ def fit_class_bias(probs: np.ndarray, y: np.ndarray, grid: np.ndarray | None = N
     if k - 1 <= 3:
         return max((np.array([0.0, *free]) for free in product(grid, repeat=k - 1)), key=key)
     best = np.zeros(k)
+    best_key = key(best)
     for _ in range(20):
         before = best.copy()
         for j in range(1, k):
             for value in grid:
                 trial = best.copy()
                 trial[j] = value
-                if key(trial) > key(best):
-                    best = trial
+                if (trial_key := key(trial)) > best_key:
+                    best, best_key = trial, trial_key
         if np.array_equal(best, before):
             break
     return best

@@ -266,7 +266,7 @@ def weights_by_source(text: str) -> dict[str, float]:
 
 
 def reweighted(samples: list[Sample], weights: dict[str, float], seed: int = 0) -> list[Sample]:
-    """Each source's training samples repeated by its weight: 2 shows every face twice an epoch, 0.5 a seeded half.
+    """Each source's training samples repeated by its weight (1 if not named): 2 shows every face twice an epoch, 0.5 a seeded half.
 
     Repetition rather than a loss weight, so it composes with class weights and soft targets
     (Keras takes one or the other), and a rare source's faces get as many augmented views as
@@ -276,7 +276,7 @@ def reweighted(samples: list[Sample], weights: dict[str, float], seed: int = 0) 
     out: list[Sample] = []
     for source in dict.fromkeys(s.source for s in samples):
         mine = [s for s in samples if s.source == source]
-        w = weights.get(source, weights.get("", 1.0))
+        w = weights.get(source, 1.0)
         whole, part = int(w), w - int(w)
         out += mine * whole
         if part:
