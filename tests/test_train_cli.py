@@ -309,7 +309,7 @@ def test_export_flip_average(trained, tmp_path):
 
 
 def test_init_from_another_model(trained, tmp_path):
-    """A model for other classes can start from a trained model's features; a different input size is refused."""
+    """A model for other classes can start from a trained model's features, widened if asked; a narrower network is refused."""
     import cv2
 
     _, out, _, _ = trained
@@ -324,7 +324,13 @@ def test_init_from_another_model(trained, tmp_path):
     assert meta["training"]["init_from"]["classes"] == ["happy", "sad"] and meta["classes"] == ["calm", "excited", "tired"]
     assert meta["training"]["widths"] == [32, 64, 128, 192]  # the network of the model it started from
     other = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m4"), "--widths", "16,32", "--init-from", str(out), timeout=600)
-    assert_one_line_error(other, "cannot start from this model")
+    assert_one_line_error(other, "cannot start from this model", "only be widened")
+    wider = run_cli(
+        "train", str(tmp_path / "d"), "--out", str(tmp_path / "m5"), "--epochs", "1", "--widths", "40,64,128,192", "--init-from", str(out), timeout=600
+    )
+    assert wider.returncode == 0, wider.stderr[-2000:]
+    assert "widened 32,64,128,192 -> 40,64,128,192" in wider.stdout
+    assert json.loads((tmp_path / "m5" / "metadata.json").read_text())["training"]["widths"] == [40, 64, 128, 192]
     again = run_cli(
         "train", str(tmp_path / "d"), "--out", str(tmp_path / "m3"), "--epochs", "1", "--init-from", str(tmp_path / "m"), timeout=600
     )

@@ -153,7 +153,8 @@ def train_parser() -> argparse.ArgumentParser:
         "--widths",
         type=block_widths,
         metavar="N,N,...",
-        help="filters of each convolution block, one number per block (default 32,64,128,192; with --init-from: that model's)",
+        help="filters of each convolution block, one number per block (default 32,64,128,192; with --init-from: that model's, "
+        "or wider: the model is widened into them, computing the same function at the start)",
     )
     p.add_argument(
         "--strategy",
@@ -676,14 +677,16 @@ def load_source(folder: Path) -> tuple[Path, object]:
 def init_features(path: Path, source, classifier) -> dict:
     """Copy the features of another run's model (`source`, from `path`) into `classifier`; provenance for the metadata."""
     from monitor.classifier import read_metadata
-    from train.model import copy_features
+    from train.model import copy_features, widths_of
 
     meta = read_metadata(path)
     try:
         copied = copy_features(source, classifier)
     except ValueError as err:
         raise UserError(f"{path}: cannot start from this model ({err}); it must be a plain model from this command") from None
-    print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])})")
+    old, new = widths_of(source), widths_of(classifier)
+    grown = f"; widened {','.join(map(str, old))} -> {','.join(map(str, new))}" if old != new else ""
+    print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])}{grown})")
     provenance = {"path": str(path.parent), "command": meta.get("command"), "classes": meta["classes"]}
     if earlier := meta.get("training", {}).get("init_from"):  # that run started from another: keep the whole chain
         provenance["init_from"] = earlier

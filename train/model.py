@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -65,26 +66,70 @@ def with_flip_average(classifier: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"{classifier.name}_flip_average")
 
 
-def copy_features(source: keras.Model, target: keras.Model) -> int:
+def copy_features(source: keras.Model, target: keras.Model, seed: int = 0, noise: float = 0.01) -> int:
     """Copy every layer's weights but the output layer's from `source` into `target`.
 
     Lets a model for few classes start from features learnt on more faces (say all seven
-    FER classes). Both must come from `build_classifier` with the same size and widths.
-    Returns the number of layers copied; raises ValueError when the networks differ.
+    FER classes). Both must come from `build_classifier` with the same size and number of
+    blocks; where `target` is wider, `source` is widened into it (see `widened`), so a bigger
+    network starts from what a smaller one learnt. Returns the number of layers copied;
+    raises ValueError when the networks differ otherwise.
     """
+    old, new = widths_of(source), widths_of(target)
+    if len(old) != len(new) or any(b < a for a, b in zip(old, new)):
+        raise ValueError(f"widths {_joined(new)} against its {_joined(old)}: a network can only be widened, block for block")
     src = [layer for layer in source.layers if layer.name != "probabilities"]
     dst = [layer for layer in target.layers if layer.name != "probabilities"]
     if len(src) != len(dst):
         raise ValueError(f"{len(src)} layers against {len(dst)}")
-    copied = 0
+    rng = np.random.default_rng(seed)
+    copied, channels = 0, None  # channels: which source channel each of the current layer input's channels copies
     for a, b in zip(src, dst):
         weights = a.get_weights()
+        if not weights:
+            continue
+        weights, channels = widened(a, weights, channels, b, rng, noise)
         if [w.shape for w in weights] != [w.shape for w in b.get_weights()]:
             raise ValueError(f"layer {a.name} does not match {b.name}")
-        if weights:
-            b.set_weights(weights)
-            copied += 1
+        b.set_weights(weights)
+        copied += 1
     return copied
+
+
+def widened(layer, weights: list, channels, target, rng, noise: float = 0.01) -> tuple[list, np.ndarray | None]:
+    """One layer's weights fitted to `target`'s wider shape so that the network computes the same function.
+
+    Net2WiderNet (Chen, Goodfellow and Shlens, ICLR 2016): a new channel copies a random old
+    one, and the layer that reads them splits that channel's outgoing weights between its
+    copies. The split is random (not halves) and each copy's incoming weights get `noise` (a
+    fraction of their spread), so that copies part ways in training; the function is unchanged
+    up to that noise. `channels` maps the input's channels to the source's.
+    """
+    if isinstance(layer, layers.BatchNormalization):
+        return ([w[channels] for w in weights] if channels is not None else weights), channels
+    kernel, *rest = weights
+    if channels is not None:  # the input is wider: each copy of a channel carries its share
+        share = _shares(channels, rng)
+        kernel = np.take(kernel, channels, axis=-2) * share.reshape((-1, 1))
+    wanted = target.get_weights()[0].shape[-1]
+    if isinstance(layer, layers.Dense) or wanted == kernel.shape[-1]:
+        return [kernel, *rest], None
+    old = kernel.shape[-1]
+    out = np.concatenate([np.arange(old), rng.integers(0, old, wanted - old)])
+    kernel = np.take(kernel, out, axis=-1)
+    kernel[..., old:] += rng.normal(0, noise * kernel.std(), kernel[..., old:].shape)  # AdamW's updates ignore the split's scale
+    return [kernel, *(w[out] for w in rest)], out
+
+
+def _shares(channels: np.ndarray, rng) -> np.ndarray:
+    """For each channel, its share of the source channel it copies: random, summing to 1 over the copies."""
+    raw = rng.uniform(0.5, 1.5, len(channels))
+    totals = np.bincount(channels, weights=raw)
+    return (raw / totals[channels]).astype(np.float32)
+
+
+def _joined(widths: tuple[int, ...]) -> str:
+    return ",".join(map(str, widths))
 
 
 def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
