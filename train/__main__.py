@@ -677,7 +677,7 @@ def load_source(folder: Path) -> tuple[Path, object]:
 def init_features(path: Path, source, classifier) -> dict:
     """Copy the features of another run's model (`source`, from `path`) into `classifier`; provenance for the metadata."""
     from monitor.classifier import read_metadata
-    from train.model import copy_features, widths_of
+    from train.model import copy_features, widths_of, widths_text
 
     meta = read_metadata(path)
     try:
@@ -685,7 +685,7 @@ def init_features(path: Path, source, classifier) -> dict:
     except ValueError as err:
         raise UserError(f"{path}: cannot start from this model ({err}); it must be a plain model from this command") from None
     old, new = widths_of(source), widths_of(classifier)
-    grown = f"; widened {','.join(map(str, old))} -> {','.join(map(str, new))}" if old != new else ""
+    grown = f"; widened {widths_text(old)} -> {widths_text(new)}" if old != new else ""
     print(f"started from {copied} layers of {path} (classes {', '.join(meta['classes'])}{grown})")
     provenance = {"path": str(path.parent), "command": meta.get("command"), "classes": meta["classes"]}
     if earlier := meta.get("training", {}).get("init_from"):  # that run started from another: keep the whole chain

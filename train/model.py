@@ -77,7 +77,7 @@ def copy_features(source: keras.Model, target: keras.Model, seed: int = 0, noise
     """
     old, new = widths_of(source), widths_of(target)
     if len(old) != len(new) or any(b < a for a, b in zip(old, new)):
-        raise ValueError(f"widths {_joined(new)} against its {_joined(old)}: a network can only be widened, block for block")
+        raise ValueError(f"widths {widths_text(new)} against its {widths_text(old)}: a network can only be widened, block for block")
     src = [layer for layer in source.layers if layer.name != "probabilities"]
     dst = [layer for layer in target.layers if layer.name != "probabilities"]
     if len(src) != len(dst):
@@ -111,7 +111,7 @@ def widened(layer, weights: list, channels, target, rng, noise: float = 0.01) ->
     if channels is not None:  # the input is wider: each copy of a channel carries its share
         share = _shares(channels, rng)
         kernel = np.take(kernel, channels, axis=-2) * share.reshape((-1, 1))
-    wanted = target.get_weights()[0].shape[-1]
+    wanted = target.weights[0].shape[-1]  # the kernel's shape, without copying the weights
     if isinstance(layer, layers.Dense) or wanted == kernel.shape[-1]:
         return [kernel, *rest], None
     old = kernel.shape[-1]
@@ -128,7 +128,8 @@ def _shares(channels: np.ndarray, rng) -> np.ndarray:
     return (raw / totals[channels]).astype(np.float32)
 
 
-def _joined(widths: tuple[int, ...]) -> str:
+def widths_text(widths: tuple[int, ...]) -> str:
+    """(32, 64) -> '32,64', as --widths takes them."""
     return ",".join(map(str, widths))
 
 
