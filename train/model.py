@@ -70,10 +70,11 @@ def copy_features(source: keras.Model, target: keras.Model, seed: int = 0, noise
     """Copy every layer's weights but the output layer's from `source` into `target`.
 
     Lets a model for few classes start from features learnt on more faces (say all seven
-    FER classes). Both must come from `build_classifier` with the same size and number of
-    blocks; where `target` is wider, `source` is widened into it (see `widened`), so a bigger
-    network starts from what a smaller one learnt. Returns the number of layers copied;
-    raises ValueError when the networks differ otherwise.
+    FER classes). Both must come from `build_classifier` with the same number of blocks (the
+    input size may differ: no weight depends on it); where `target` is wider, `source` is
+    widened into it (see `widened`), so a bigger network starts from what a smaller one
+    learnt. Returns the number of layers copied; raises ValueError when the networks differ
+    otherwise.
     """
     old, new = widths_of(source), widths_of(target)
     if len(old) != len(new) or any(b < a for a, b in zip(old, new)):
