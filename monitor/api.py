@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monitor.errors import BadInput, UserError
+from monitor.core.errors import BadInput, UserError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from monitor.classifier import Classifier
-    from monitor.pipeline import FrameResult, Pipeline
+    from monitor.core.types import FrameResult
+    from monitor.vision.classify import Classifier
+    from monitor.vision.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class EmotionMonitor:
         detect_every: int = 4,
         threads: int | None = None,
     ) -> None:
-        from monitor.classifier import load_classifier
+        from monitor.vision.classify import load_classifier
 
         for name, value, low in (("min_face", min_face, 24), ("smooth", smooth, 1), ("detect_every", detect_every, 1)):
             if value is None and name == "min_face":
@@ -136,13 +137,13 @@ class EmotionMonitor:
 
     def video_pipeline(self) -> Pipeline:
         """A fresh pipeline for one video or stream: Haar detector, tracking and smoothing (what the command line runs)."""
-        from monitor.pipeline import make_pipeline
+        from monitor.vision.pipeline import make_pipeline
 
         return make_pipeline(self.classifier, self.smooth, self.detect_every, self.min_face)
 
     def picture_pipeline(self) -> Pipeline:
         """The pipeline for still pictures: the thorough face search, no smoothing (photo mode)."""
-        from monitor.pipeline import picture_pipeline
+        from monitor.vision.pipeline import picture_pipeline
 
         if self._picture is None:
             self._picture = picture_pipeline(self.classifier, self.min_face)
@@ -153,34 +154,33 @@ class EmotionMonitor:
 
         `image`: uint8 BGR as OpenCV gives it, or gray; `rgb=True` for RGB (PIL, matplotlib).
         """
-        from monitor.sources import Frame
+        from monitor.apps.loop import FrameLoop
+        from monitor.core.types import Frame
 
         image = as_bgr(image, rgb)
-        pipeline = self.picture_pipeline()
-        pipeline.reset()
-        return list(_faces_of(pipeline.analyze(Frame(image, 0, 0.0, 0.0)), smoothed=False))
+        (result,) = FrameLoop(self.picture_pipeline(), each_alone=True).run([Frame(image, 0, 0.0, 0.0)])
+        return list(_faces_of(result, smoothed=False))
 
     def results(self, source: str | int | Path | Iterable[np.ndarray]) -> Iterator[FrameResult]:
         """The pipeline's own FrameResults for every frame of a video file, camera index or iterable of frames."""
         import time
 
-        from monitor.sources import Frame, frames, open_source
+        from monitor.apps.loop import FrameLoop
+        from monitor.core.types import Frame
+        from monitor.io.sources import frames, open_source
 
         if isinstance(source, np.ndarray | bool):
             raise TypeError("source: give a video path, a camera index or an iterable of frames; for one picture use analyze()")
-        pipeline = self.video_pipeline()
+        loop = FrameLoop(self.video_pipeline())
         if isinstance(source, str | int | Path):
             opened = open_source(str(source))
             try:
-                for frame in frames(opened):
-                    yield pipeline.analyze(frame)
+                yield from loop.run(frames(opened))
             finally:
                 opened.release()
             return
         fps = 30.0
-        for index, image in enumerate(source):
-            image = as_bgr(image, what=f"frame {index}")
-            yield pipeline.analyze(Frame(image, index, index / fps, time.time()))
+        yield from loop.run(Frame(as_bgr(image, what=f"frame {index}"), index, index / fps, time.time()) for index, image in enumerate(source))
 
     def video(self, source: str | int | Path | Iterable[np.ndarray], keep_images: bool = False) -> Iterator[FrameEmotions]:
         """Per-frame faces of a video path, camera index or iterable of BGR frames, tracked (`face_id`) and smoothed.
@@ -200,7 +200,7 @@ class EmotionMonitor:
         """A whole video as a DataFrame with the mood log's columns: one row per face per frame, one empty row per frame without."""
         import pandas as pd
 
-        from monitor.moodlog import INTEGER_COLUMNS, columns_for, rows_for
+        from monitor.moodlog.schema import INTEGER_COLUMNS, columns_for, rows_for
 
         label = name or (str(source) if isinstance(source, str | int | Path) else "frames")
         rows: list[tuple] = []
@@ -216,17 +216,15 @@ class EmotionMonitor:
 
     def draw(self, image: np.ndarray, faces: Iterable[FaceEmotion], rgb: bool = False) -> np.ndarray:
         """A copy of `image` with each face's box, label and confidence drawn as the monitor's window shows them."""
-        from monitor.faces import Box
-        from monitor.overlay import draw
-        from monitor.pipeline import Face, FrameResult
-        from monitor.sources import Frame
+        from monitor.core.types import Box, Face, Frame, FrameResult
+        from monitor.vision.draw import draw
 
         copy = as_bgr(image, rgb).copy()
         if copy.ndim == 2:
             import cv2
 
             copy = cv2.cvtColor(copy, cv2.COLOR_GRAY2BGR)
-        from monitor.classifier import Prediction
+        from monitor.core.types import Prediction
 
         drawn = []
         for i, face in enumerate(faces, 1):

@@ -236,7 +236,7 @@ def test_jobs_zero_and_an_empty_folder_are_input_errors(tmp_path, videos_dir):
 
 
 def test_a_long_video_name_gets_a_short_unique_log_and_bad_outputs_are_caught_up_front(tmp_path, videos_dir):
-    from monitor.batch import log_name
+    from monitor.apps.videos import log_name
     from tests.conftest import assert_one_line_error
 
     folder = tmp_path / "long"

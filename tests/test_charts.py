@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor import charts
+from monitor.report import charts
 from tests.conftest import ROOT
 from tests.test_report import write_log
 
@@ -96,7 +96,7 @@ def test_the_report_loads_neither_matplotlib_nor_opencv_and_reads_before_pandas(
     """The pictures need no plotting library; the log is read by Arrow while a thread imports pandas."""
     log = write_log(tmp_path / "a.csv", [(20, "happy"), (10, None), (20, "sad")])
     code = (
-        "import sys; from pathlib import Path; from monitor import logfiles\n"
+        "import sys; from pathlib import Path; from monitor.moodlog import reader as logfiles\n"
         f"read = logfiles.read_all([Path({str(log)!r})])\n"
         "print('pandas while reading:', 'pandas' in sys.modules)\n"
         "from monitor.__main__ import main\n"
@@ -115,8 +115,8 @@ def test_the_report_loads_neither_matplotlib_nor_opencv_and_reads_before_pandas(
 
 def test_a_report_folder_it_cannot_write_to_is_a_one_line_error(tmp_path, monkeypatch):
     """Checked before anything is summarised (as root every folder is writable, so the check is made to say no)."""
-    from monitor import report
-    from monitor.errors import UserError
+    from monitor.core.errors import UserError
+    from monitor.report import command as report
 
     log = write_log(tmp_path / "a.csv", [(5, "happy")])
     monkeypatch.setattr(report.os, "access", lambda path, mode: False)
@@ -125,8 +125,9 @@ def test_a_report_folder_it_cannot_write_to_is_a_one_line_error(tmp_path, monkey
 
 
 def test_the_faces_picture_counts_frames_as_a_person_would(tmp_path):
-    from monitor.report import faces_chart
-    from monitor.summary import read_logs, summarise
+    from monitor.report.page import faces_chart
+    from monitor.report.runs import read_logs
+    from monitor.report.statistics import summarise
 
     logs = read_logs([write_log(tmp_path / "a.csv", [(0.1, "happy"), (1, None)])])  # a face seen in one frame
     chart = faces_chart(summarise(logs.rows, None, logs.runs), tmp_path / "faces.svg", COLOURS)

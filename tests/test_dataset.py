@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.errors import UserError
-from monitor.faces import CropRule
+from monitor.core.crop import CropRule
+from monitor.core.errors import UserError
 from tests.conftest import face_like
 from tests.test_images import make_dodgy_files
 from train.dataset import scan
@@ -176,7 +176,7 @@ def test_each_epoch_has_its_own_order_wherever_the_run_starts(tmp_path):
     import cv2
     import keras
 
-    from monitor.faces import CropRule
+    from monitor.core.crop import CropRule
     from train.dataset import Sample, tf_dataset
 
     keras.utils.set_random_seed(0)

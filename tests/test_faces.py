@@ -5,8 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monitor.faces import Box, CropRule, HaarDetector
-from monitor.images import read_gray
+from monitor.core.crop import CropRule
+from monitor.core.types import Box
+from monitor.io.pictures import read_gray
+from monitor.vision.detect import HaarDetector
 
 
 def first_gray(videos_dir) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monitor.images import ImageError, read_gray
+from monitor.io.pictures import ImageError, read_gray
 
 
 def make_dodgy_files(folder):

@@ -8,23 +8,25 @@ import cv2
 import numpy as np
 import pytest
 
-import monitor.__main__ as cli
-from monitor.errors import UserError
-from monitor.sinks import VideoSink
+import monitor.apps.live as cli
+from monitor.apps import signals
+from monitor.apps.options import check_options, parser
+from monitor.core.errors import UserError
+from monitor.io.video_sink import VideoSink
 
 
 def args(**overrides) -> argparse.Namespace:
-    return cli.parser().parse_args([]) if not overrides else argparse.Namespace(**{**vars(cli.parser().parse_args([])), **overrides})
+    return parser().parse_args([]) if not overrides else argparse.Namespace(**{**vars(parser().parse_args([])), **overrides})
 
 
 @pytest.mark.parametrize("option, value", [("smooth", 0), ("stride", -1), ("detect_every", 0), ("max_frames", 0), ("min_face", 10)])
 def test_each_bad_option_is_named(option, value):
     with pytest.raises(UserError, match=f"--{option.replace('_', '-')} {value}: must be at least"):
-        cli.check_options(args(**{option: value}))
+        check_options(args(**{option: value}))
 
 
 def test_good_options_pass():
-    cli.check_options(args(max_frames=5, min_face=24))
+    check_options(args(max_frames=5, min_face=24))
 
 
 class FakeHighGui:
@@ -99,9 +101,9 @@ def test_sigterm_is_not_swallowed_by_code_that_catches_exception(monkeypatch):
     import os
     import signal
 
-    previous = signal.signal(signal.SIGTERM, cli._raise_stop)
+    previous = signal.signal(signal.SIGTERM, signals.raise_stop)
     try:
-        with pytest.raises(cli.Stop):
+        with pytest.raises(signals.Stop):
             try:
                 os.kill(os.getpid(), signal.SIGTERM)
                 for _ in range(1000):  # the handler runs between bytecodes, here

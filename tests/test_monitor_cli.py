@@ -358,7 +358,7 @@ def test_eight_class_model_through_overlay_log_and_report(tmp_path, videos_dir):
 
 
 def test_a_model_restricted_to_some_of_its_classes(tmp_path, videos_dir):
-    from monitor.classifier import load_classifier
+    from monitor.vision.classify import load_classifier
 
     eight = load_classifier(ROOT / "models" / "emotions")
     three = eight.restricted(["sad", "happy", "neutral"])
@@ -382,7 +382,7 @@ def test_a_model_restricted_to_some_of_its_classes(tmp_path, videos_dir):
 
 
 def test_small_things_a_newcomer_met(tmp_path, videos_dir):
-    from monitor.classifier import parse_class_bias
+    from monitor.vision.classify import parse_class_bias
 
     with pytest.raises(ValueError, match="sad is given twice"):
         parse_class_bias("sad=0.5,sad=1")

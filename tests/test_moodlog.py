@@ -11,12 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.classifier import Prediction
-from monitor.errors import UserError
-from monitor.faces import Box
-from monitor.moodlog import MoodLog, columns_for, rows_for
-from monitor.pipeline import Face, FrameResult
-from monitor.sources import Frame
+from monitor.core.errors import UserError
+from monitor.core.types import Box, Face, Frame, FrameResult, Prediction
+from monitor.moodlog.schema import columns_for, rows_for
+from monitor.moodlog.writer import MoodLog
 
 CLASSES = ("happy", "sad")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
@@ -156,7 +154,7 @@ def test_opening_a_log_loads_pandas_in_the_background_so_the_first_write_does_no
 
     code = (
         "import sys, time, threading\n"
-        "from monitor.moodlog import MoodLog\n"
+        "from monitor.moodlog.writer import MoodLog\n"
         "assert 'pandas' not in sys.modules\n"
         f"log = MoodLog({str(tmp_path / 'log.csv')!r}, ('happy', 'sad'), flush_every_s=3600)\n"
         "log.open()\n"

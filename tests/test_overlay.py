@@ -5,12 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.classifier import Prediction
-from monitor.colours import NAMED_COLOURS
-from monitor.faces import Box
-from monitor.overlay import draw
-from monitor.pipeline import Face, FrameResult
-from monitor.sources import Frame
+from monitor.core.colours import NAMED_COLOURS
+from monitor.core.types import Box, Face, Frame, FrameResult, Prediction
+from monitor.vision.draw import draw
 
 
 @pytest.mark.parametrize("w, h", [(320, 240), (1280, 720), (3840, 2160)])
@@ -40,7 +37,7 @@ def test_no_faces_only_status():
 
 def test_labels_of_a_crowd_do_not_cover_each_other(monkeypatch):
     """A group photo: ten small faces side by side in two rows; every label gets its own spot."""
-    import monitor.overlay as overlay
+    import monitor.vision.draw as overlay
 
     drawn = []
     real = overlay.put_label
@@ -65,7 +62,7 @@ def test_labels_of_a_crowd_do_not_cover_each_other(monkeypatch):
 
 
 def test_three_classes_and_any_class_name_get_distinct_colours():
-    from monitor.colours import class_colour
+    from monitor.core.colours import class_colour
 
     classes = ("happy", "neutral", "sad", "bored")
     colours = [class_colour(c, classes) for c in classes]
@@ -77,7 +74,7 @@ def test_three_classes_and_any_class_name_get_distinct_colours():
 
 
 def test_eight_classes_have_colours_that_can_be_told_apart():
-    from monitor.colours import class_colour
+    from monitor.core.colours import class_colour
 
     classes = ("angry", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     colours = [np.array(class_colour(c, classes), float) for c in classes]

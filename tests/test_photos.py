@@ -156,7 +156,7 @@ def test_picture_names_that_are_not_utf8(tmp_path, videos_dir):
 
 def test_tight_face_crop_is_found_by_the_thorough_search(videos_dir):
     """A photo cropped tight around the face (as in muxspace-photos): one Haar pass misses it, the search does not."""
-    from monitor.faces import DetectorSettings, HaarDetector, PictureSearch
+    from monitor.vision.detect import DetectorSettings, HaarDetector, PictureSearch
 
     cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
     gray = cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2GRAY)
@@ -171,7 +171,7 @@ def test_tight_face_crop_is_found_by_the_thorough_search(videos_dir):
 
 
 def test_a_photo_larger_than_the_screen_is_shown_fitted():
-    from monitor.photos import fit_to_screen
+    from monitor.apps.photos import fit_to_screen
 
     big = np.zeros((3000, 4000, 3), np.uint8)
     shown = fit_to_screen(big, screen=(1920, 1080))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monitor.faces import Box, CropRule, Stillness
-from monitor.pipeline import Pipeline
-from monitor.sources import Frame
-from monitor.tracking import Tracker
+from monitor.core.crop import CropRule
+from monitor.core.types import Box, Frame
+from monitor.vision.detect import Stillness
+from monitor.vision.pipeline import Pipeline
+from monitor.vision.track import Tracker
 
 
 class FakeClassifier:

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.errors import UserError
-from monitor.moodlog import columns_for
-from monitor.report import format_summary
-from monitor.summary import filter_rows, parse_time, read_logs, summarise
+from monitor.core.errors import UserError
+from monitor.moodlog.schema import columns_for
+from monitor.report.runs import read_logs
+from monitor.report.selection import filter_rows, parse_time
+from monitor.report.statistics import summarise
+from monitor.report.text import format_summary
 from tests.conftest import assert_one_line_error, run_cli
 
 CLASSES = ("happy", "sad")
@@ -245,11 +247,9 @@ def test_many_picture_sources_are_summarised(tmp_path):
 
 def test_three_classes_and_an_arbitrary_class_name_end_to_end(tmp_path):
     """The log's columns follow the model's classes; the report summarises and draws every one of them."""
-    from monitor.classifier import Prediction
-    from monitor.faces import Box
-    from monitor.moodlog import MoodLog, rows_for
-    from monitor.pipeline import Face, FrameResult
-    from monitor.sources import Frame
+    from monitor.core.types import Box, Face, Frame, FrameResult, Prediction
+    from monitor.moodlog.schema import rows_for
+    from monitor.moodlog.writer import MoodLog
 
     classes = ("happy", "neutral", "sad", "bored")
     log = tmp_path / "three.csv"
@@ -425,7 +425,7 @@ def test_a_log_across_the_end_of_summer_time_keeps_each_rows_own_offset(tmp_path
     assert "frames      150," in early.stdout, early.stdout
     import datetime
 
-    from monitor.clock import Clock
+    from monitor.moodlog.utc_offsets import Clock
 
     plus2, plus1 = (datetime.timezone(datetime.timedelta(hours=h)) for h in (2, 1))
     clock = Clock(plus2, ((change.value, plus1),))

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.errors import UserError
-from monitor.scoring import Tally, evaluate_videos, load_truth, score_video
+from monitor.core.errors import UserError
+from monitor.evaluation.truth import Tally, load_truth, score_video
+from monitor.evaluation.videos import evaluate_videos
 from tests.conftest import assert_one_line_error, run_cli
 
 
@@ -57,8 +58,8 @@ def small_truth(tmp_path, videos_dir):
 
 
 def test_peer_is_scored_on_the_same_frames(small_truth):
-    from monitor.classifier import load_classifier
-    from monitor.pipeline import make_pipeline
+    from monitor.vision.classify import load_classifier
+    from monitor.vision.pipeline import make_pipeline
 
     clf = load_classifier("happy-sad")  # neutral frames are not scored for it
     seen = []

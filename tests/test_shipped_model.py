@@ -70,16 +70,16 @@ def test_affectnet_hold_out_numbers_in_the_readme_are_reproduced(name, affectnet
 
 
 def test_the_default_is_the_three_class_model():
-    from monitor.classifier import DEFAULT_MODEL_DIR
+    from monitor.vision.models import DEFAULT_MODEL_DIR
 
     assert DEFAULT_MODEL_DIR == MODELS / DEFAULT and meta_of(DEFAULT)["classes"] == ["happy", "neutral", "sad"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_tflite_and_keras_probabilities_agree_on_real_faces(name, fer_dir, web_dir):
-    from monitor.classifier import load_classifier
-    from monitor.faces import HaarDetector
-    from monitor.images import read_gray
+    from monitor.io.pictures import read_gray
+    from monitor.vision.classify import load_classifier
+    from monitor.vision.detect import HaarDetector
 
     lite, ker = load_classifier(MODELS / name / "model.tflite"), load_classifier(MODELS / name / "model.keras")
     crops = [lite.crop_rule.whole(read_gray(p)) for c in ("happy", "sad") for p in sorted((fer_dir / "val" / c).iterdir())[:100]]

@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from monitor.errors import UserError
-from monitor.sources import LatestFrameReader, Source, frames, open_source, parse_spec
+from monitor.core.errors import UserError
+from monitor.io.paths import parse_spec
+from monitor.io.sources import LatestFrameReader, Source, frames, open_source
 
 
 def test_parse_spec():
@@ -85,7 +86,7 @@ def test_a_silent_stream_gives_up_after_the_documented_timeout():
     import socket
     import threading
 
-    from monitor.sources import STREAM_TIMEOUT_S
+    from monitor.io.sources import STREAM_TIMEOUT_S
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

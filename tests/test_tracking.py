@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.faces import Box
-from monitor.tracking import Tracker
+from monitor.core.types import Box
+from monitor.vision.track import Tracker
 
 
 def test_ids_follow_moving_faces_and_new_faces_get_new_ids():

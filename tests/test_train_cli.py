@@ -78,8 +78,8 @@ def test_evaluate_json_matches_training_metrics(trained):
 
 
 def test_tflite_and_keras_agree(trained, fer_dir):
-    from monitor.classifier import load_classifier
-    from monitor.images import read_gray
+    from monitor.io.pictures import read_gray
+    from monitor.vision.classify import load_classifier
 
     _, out, _, _ = trained
     files = sorted((fer_dir / "val" / "sad").iterdir())[:50] + sorted((fer_dir / "val" / "happy").iterdir())[:50]
@@ -283,7 +283,7 @@ def test_seven_fer_classes_from_two_folders(tmp_path, fer_dir):
 
 def test_export_flip_average(trained, tmp_path):
     """`train export --flip-average` rewrites both model files; the result is the mean over the mirrored face."""
-    from monitor.classifier import load_classifier
+    from monitor.vision.classify import load_classifier
     from train.calibrate import scaled
 
     _, out, _, _ = trained
@@ -374,8 +374,8 @@ def test_a_failed_run_leaves_no_output_folder(tmp_path):
 
 
 def test_training_calibrates_and_both_backends_apply_the_temperature(trained, fer_dir):
-    from monitor.classifier import load_classifier
-    from monitor.images import read_gray
+    from monitor.io.pictures import read_gray
+    from monitor.vision.classify import load_classifier
     from train.calibrate import scaled
     from train.model import base_network
 
@@ -601,8 +601,8 @@ def test_mirrored_strategy_and_a_missing_tf_config(tmp_path, fer_dir):
 
 
 def test_export_class_bias_sets_the_operating_point_everywhere(trained, tmp_path, fer_dir):
-    from monitor.classifier import load_classifier
-    from monitor.images import read_gray
+    from monitor.io.pictures import read_gray
+    from monitor.vision.classify import load_classifier
 
     root, out, _, _ = trained
     run = tmp_path / "run"

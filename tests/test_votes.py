@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 from tests.conftest import SHARED, _need, assert_one_line_error, face_like, run_cli
 from train.dataset import VOTE_SPLITS, VOTES, detect_layout, scan, tf_dataset
 from train.votes import read_votes
@@ -62,7 +62,7 @@ def test_classes_keep_some_and_votes_become_distributions(tmp_path):
     assert targets["b.png"] == pytest.approx((0.9, 0.1, 0.0))
     assert targets["c.png"] == pytest.approx((0.0, 0.3, 0.7))
     assert s.dropped["majority not among the classes"] == 2  # g.png, in each split
-    ds = tf_dataset(s.splits["train"], 3, __import__("monitor.faces", fromlist=["CropRule"]).CropRule(), 8, shuffle=False)
+    ds = tf_dataset(s.splits["train"], 3, __import__("monitor.core.crop", fromlist=["CropRule"]).CropRule(), 8, shuffle=False)
     _, y = next(iter(ds))
     np.testing.assert_allclose(np.sort(y.numpy().sum(axis=1)), np.ones(4), atol=1e-6)  # distributions, not one-hot
     assert (np.asarray(y) > 0).sum() > 4
@@ -166,7 +166,7 @@ def test_votes_and_class_folders_train_together(tmp_path):
     assert sad.target is None  # a class-folder picture is one vote for its class (one-hot in tf_dataset)
     voted = next(x for x in s.splits["train"] if x.source == "votes" and Path(x.path).name == "n0.png")
     assert voted.label == 1 and voted.target == pytest.approx((0.1, 0.7, 0.2))
-    ds = tf_dataset(s.splits["train"], 3, __import__("monitor.faces", fromlist=["CropRule"]).CropRule(), 64, shuffle=False)
+    ds = tf_dataset(s.splits["train"], 3, __import__("monitor.core.crop", fromlist=["CropRule"]).CropRule(), 64, shuffle=False)
     _, y = next(iter(ds))
     assert np.allclose(y.numpy().sum(axis=1), 1) and {tuple(r) for r in y.numpy().astype(float).round(3)} >= {(0.0, 0.0, 1.0), (0.1, 0.7, 0.2)}
     again = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"])
@@ -176,7 +176,7 @@ def test_votes_and_class_folders_train_together(tmp_path):
 
 def test_label_smoothing_per_data_folder_softens_each_target_by_its_own_epsilon(tmp_path):
     """'0.1,wild=0.4': a class-folder picture's one vote becomes 0.6 + 0.4/3; vote shares get 0.1 (the loss adds none)."""
-    from monitor.faces import CropRule
+    from monitor.core.crop import CropRule
     from train.dataset import smoothing_by_source
 
     votes, wild = _vote_and_class_folders(tmp_path)

@@ -13,9 +13,10 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from monitor import __version__, program, quiet
-from monitor.errors import UserError, run_cli
-from monitor.paths import same_file
+from monitor import __version__, program
+from monitor.core.errors import UserError, run_cli
+from monitor.io import native_logs
+from monitor.io.paths import same_file
 from train.distribute import PEER_TIMEOUT_S
 from train.options import read_state
 
@@ -44,7 +45,7 @@ FACES_HELP = (
 
 
 def train_parser() -> argparse.ArgumentParser:
-    from monitor.faces import CropRule
+    from monitor.core.crop import CropRule
     from train.options import FitOptions
 
     d = FitOptions()
@@ -270,7 +271,7 @@ def export_parser() -> argparse.ArgumentParser:
 
 def class_bias(text: str) -> dict[str, float]:
     """--class-bias, parsed as the monitor parses it."""
-    from monitor.classifier import parse_class_bias
+    from monitor.vision.classify import parse_class_bias
 
     try:
         return parse_class_bias(text)
@@ -290,7 +291,7 @@ def check_writable(folder: Path, option: str = "--out") -> None:
 
     The probe file is unique to this process: a multi-worker run's workers check the same folder at once.
     """
-    from monitor.paths import check_writable_folder, ensure_folder
+    from monitor.io.paths import check_writable_folder, ensure_folder
 
     ensure_folder(folder, option)
     check_writable_folder(folder, option)
@@ -521,7 +522,7 @@ def remove_stale_work(parent: Path) -> list[Path]:
 
 def train_into(args, out: Path, command: str) -> int:
     """The training run proper, into an empty work folder."""
-    from monitor.faces import CropRule
+    from monitor.core.crop import CropRule
     from train import dataset
 
     rule = CropRule(size=args.size, margin=args.margin)
@@ -532,7 +533,7 @@ def train_into(args, out: Path, command: str) -> int:
     )
     report_scan(scan)
 
-    with quiet.native_stderr():  # TensorFlow's start-up lines
+    with native_logs.native_stderr():  # TensorFlow's start-up lines
         import keras
 
     from train import distribute
@@ -667,7 +668,7 @@ def epochs_from(args) -> int:
 
 def load_source(folder: Path) -> tuple[Path, object]:
     """The .keras file and model of the run that --init-from names."""
-    from monitor.classifier import resolve
+    from monitor.vision.models import resolve
     from train.model import base_network
 
     path = resolve(folder, prefer=".keras").with_suffix(".keras")
@@ -676,7 +677,7 @@ def load_source(folder: Path) -> tuple[Path, object]:
 
 def init_features(path: Path, source, classifier) -> dict:
     """Copy the features of another run's model (`source`, from `path`) into `classifier`; provenance for the metadata."""
-    from monitor.classifier import read_metadata
+    from monitor.vision.models import read_metadata
     from train.model import copy_features, widths_of, widths_text
 
     meta = read_metadata(path)
@@ -709,7 +710,7 @@ def save_and_evaluate(model, meta: dict, scan, out: Path, data_name: str, calibr
     The temperature is fitted on the validation split's predictions of the saved model and
     built into the model files, so every backend gives calibrated probabilities.
     """
-    from monitor.classifier import load_classifier
+    from monitor.vision.classify import load_classifier
     from train.calibrate import calibrate as fit
     from train.calibrate import plot_reliability
     from train.evaluate import predict_split
@@ -736,7 +737,7 @@ def fit_operating_point(meta: dict, scan, out: Path, source: str) -> None:
     """Store the class bias that maximises balanced accuracy on `source`'s validation pictures (the model's own probabilities)."""
     import numpy as np
 
-    from monitor.classifier import load_classifier
+    from monitor.vision.classify import load_classifier
     from train.calibrate import fit_class_bias
     from train.evaluate import balanced_accuracy, predict_split
 
@@ -770,7 +771,7 @@ def write_meta(meta: dict, out: Path) -> None:
 
 def remeasure(meta: dict, scan, out: Path, data_name: str) -> dict:
     """Write the metadata and measure the saved model with it again (after a change that is metadata only)."""
-    from monitor.classifier import load_classifier
+    from monitor.vision.classify import load_classifier
     from train.evaluate import evaluate_scan
     from train.export import plot_confusion, write_metadata
 
@@ -792,7 +793,7 @@ def remeasure(meta: dict, scan, out: Path, data_name: str) -> dict:
 
 def run_export(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
-    from monitor.classifier import read_metadata
+    from monitor.vision.models import read_metadata
     from train import dataset
     from train.evaluate import format_report
 
@@ -817,7 +818,7 @@ def run_export(argv: list[str]) -> int:
         if not data_dir.is_dir():
             raise UserError(f"{data_dir}: the training data (from metadata.json) is not there; run from the folder training ran in")
     check_source(args.fit_class_bias, dirs, "--fit-class-bias")
-    from monitor.faces import CropRule
+    from monitor.core.crop import CropRule
     from train.model import base_network, with_flip_average
 
     classifier = base_network(load_keras(keras_path, "retrain"))  # without an earlier temperature or mirror averaging
@@ -888,7 +889,7 @@ def report_scan(scan) -> None:
 
 def run_evaluate(argv: list[str]) -> int:
     args = evaluate_parser().parse_args(argv)
-    from monitor.classifier import load_classifier
+    from monitor.vision.classify import load_classifier
     from train import dataset
     from train.evaluate import format_report, metrics_of, mistakes, predict_split, restricted
 
@@ -907,7 +908,7 @@ def run_evaluate(argv: list[str]) -> int:
         split = "test" if "test" in present else "val" if "val" in present else "train"
     keep = None
     if args.held_out is not None:
-        from monitor.classifier import read_metadata, resolve
+        from monitor.vision.models import read_metadata, resolve
 
         meta = read_metadata(resolve(args.held_out)) if args.held_out else classifier.metadata
         keep = {p for p, _ in dataset.model_held_out(args.data_dir, meta)}
@@ -948,7 +949,7 @@ def run_recipe(argv: list[str]) -> int:
     )
     p.add_argument("model", nargs="?", help="a shipped model's name or a model folder (default: the shipped default model)")
     args = add_common(p).parse_args(argv)
-    from monitor.classifier import read_metadata, resolve
+    from monitor.vision.models import read_metadata, resolve
     from train.recipe import problems, recipe
 
     path = resolve(args.model)
@@ -969,7 +970,7 @@ def run_benchmark(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    quiet.setup(verbose="--verbose" in argv)
+    native_logs.setup(verbose="--verbose" in argv)
     commands = {"evaluate": run_evaluate, "benchmark": run_benchmark, "export": run_export, "recipe": run_recipe}
     if argv and argv[0] in commands:
         return run_cli(lambda: commands[argv[0]](argv[1:]))

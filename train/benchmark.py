@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.classifier import load_classifier, model_path
+from monitor.vision.classify import load_classifier
+from monitor.vision.models import model_path
 
 
 def median_ms(fn, x: np.ndarray, repeats: int, warmup: int = 10) -> float:

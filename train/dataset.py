@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.errors import UserError
-from monitor.faces import Box, CropRule, PictureSearch
-from monitor.images import ImageError, read_gray
+from monitor.core.crop import CropRule
+from monitor.core.errors import UserError
+from monitor.core.types import Box
+from monitor.io.pictures import ImageError, read_gray
+from monitor.vision.detect import PictureSearch
 from train import votes as vote_labels
 
 SPLITS = ("train", "val", "test")

@@ -19,7 +19,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 PEER_TIMEOUT_S = 600.0  # default longest wait in one collective operation (multi-worker runs)

@@ -33,7 +33,7 @@ def save_models(classifier, out_dir: Path) -> dict[str, str]:
 
 def build_metadata(classes: list[str], rule, faces: str, files: dict, command: str, data: dict, training: dict) -> dict:
     """Everything needed to use the model right and to know where it came from (metrics added later)."""
-    from monitor.faces import DetectorSettings, PictureSearch
+    from monitor.vision.detect import DetectorSettings, PictureSearch
 
     return {
         "format": 1,

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 
 LABEL_FILE = "label.csv"
 LABEL_MODES = ("votes", "majority")

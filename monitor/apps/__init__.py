@@ -1,0 +1,1 @@
+"""The modes (live, photos, folder of videos), each on the one frame loop."""

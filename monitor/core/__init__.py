@@ -1,0 +1,1 @@
+"""The data that flows, the crop and split rules, errors: what every subsystem shares."""

@@ -1,0 +1,1 @@
+"""`monitor evaluate` (accuracy on real faces) and the benchmarks."""

@@ -1,0 +1,1 @@
+"""Frames and pictures in and out: sources, picture files, the video sink, path checks, native log silencing."""

@@ -1,0 +1,85 @@
+"""Drawing a frame's faces: box, label and confidence, placed so labels never overlap."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from monitor.core.colours import class_colour
+from monitor.core.types import Box, FrameResult
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def scale_for(image: np.ndarray) -> tuple[float, int]:
+    """Font scale and line thickness for a frame of this size."""
+    short = min(image.shape[:2])
+    scale = max(0.4, short / 600.0)
+    return scale, max(1, int(round(scale * 2)))
+
+
+def put_label(image: np.ndarray, text: str, x: int, y: int, colour, scale: float, thick: int) -> tuple[int, int, int, int]:
+    """Text on a filled background at (x, y) = its top-left corner, kept inside the image; returns its rectangle."""
+    x0, y0, x1, y1 = label_rect(image, text, x, y, scale, thick)
+    cv2.rectangle(image, (x0, y0), (x1, y1), colour, cv2.FILLED)
+    (_, th), _ = cv2.getTextSize(text, FONT, scale, thick)
+    ink = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)
+    cv2.putText(image, text, (x0 + 2, y0 + th + 2), FONT, scale, ink, thick, cv2.LINE_AA)
+    return x0, y0, x1, y1
+
+
+def label_rect(image: np.ndarray, text: str, x: int, y: int, scale: float, thick: int) -> tuple[int, int, int, int]:
+    """Where `put_label` would draw: (x0, y0, x1, y1), moved inside the image."""
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+    h, w = image.shape[:2]
+    x = min(max(0, x), max(0, w - tw - 4))
+    y = min(max(0, y), max(0, h - th - base - 4))
+    return x, y, x + tw + 4, y + th + base + 4
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_label(image, text, box: Box, scale: float, thick: int, taken: list) -> tuple[int, int]:
+    """A spot for a face's label that covers no other label: above the box, below it, or stacked further out."""
+    (_, th), base = cv2.getTextSize(text, FONT, scale, thick)
+    step = th + base + 6
+    above, below = box.y - step, box.y + box.h + 2
+    candidates = [above, below] + [y for k in range(1, 6) for y in (above - k * step, below + k * step)]
+    for y in candidates:
+        rect = label_rect(image, text, box.x, y, scale, thick)
+        if not any(_overlaps(rect, other) for other in taken):
+            return box.x, y
+    return box.x, above if above >= 0 else below
+
+
+def face_scale(image: np.ndarray, box: Box) -> tuple[float, int]:
+    """Text size for one face: the frame's size, but no wider than about the face for small faces in a crowd."""
+    scale, thick = scale_for(image)
+    small = max(0.35, box.w / 150.0)
+    if small < scale:
+        return small, max(1, int(round(small * 2)))
+    return scale, thick
+
+
+def draw(image: np.ndarray, result: FrameResult, fps: float | None = None) -> np.ndarray:
+    """Annotate `image` in place (and return it) with the faces of `result`; labels never cover each other."""
+    scale, thick = scale_for(image)
+    status = f"{len(result.faces)} face{'s' if len(result.faces) != 1 else ''}"
+    if fps:
+        status = f"{fps:.1f} fps  |  {status}"
+    status_size = (scale * 0.8, max(1, thick - 1))
+    taken = [label_rect(image, status, 4, 4, *status_size)]  # face labels keep clear of the status line too
+    for face in result.faces:
+        b, p = face.box, face.smoothed
+        colour = class_colour(p.label, p.classes)
+        cv2.rectangle(image, (b.x, b.y), (b.x + b.w, b.y + b.h), colour, thick + 1)
+    for face in sorted(result.faces, key=lambda f: (f.box.y, f.box.x)):
+        b, p = face.box, face.smoothed
+        text = f"{p.label} {p.confidence:.0%}  #{face.face_id}"
+        fs, ft = face_scale(image, b)
+        x, y = place_label(image, text, b, fs, ft, taken)
+        taken.append(put_label(image, text, x, y, class_colour(p.label, p.classes), fs, ft))
+    put_label(image, status, 4, 4, (40, 40, 40), *status_size)
+    return image
