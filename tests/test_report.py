@@ -425,9 +425,9 @@ def test_a_log_across_the_end_of_summer_time_keeps_each_rows_own_offset(tmp_path
     assert "frames      150," in early.stdout, early.stdout
     import datetime
 
-    from monitor.moodlog.utc_offsets import Clock
+    from monitor.moodlog.utc_offsets import UtcOffsets
 
     plus2, plus1 = (datetime.timezone(datetime.timedelta(hours=h)) for h in (2, 1))
-    clock = Clock(plus2, ((change.value, plus1),))
+    clock = UtcOffsets(plus2, ((change.value, plus1),))
     assert clock.utc_ns(pd.Timestamp("2026-10-25 02:15").value) == pd.Timestamp("2026-10-25T00:15Z").value
     assert clock.utc_ns(pd.Timestamp("2026-10-25 03:30").value) == pd.Timestamp("2026-10-25T02:30Z").value

@@ -37,7 +37,7 @@ def photo_groups(folder: Path) -> list[tuple[str, list[Path]]]:
 
 def held_out_groups(folder: Path, meta: dict) -> list[tuple[str, list[Path]]]:
     """(class name, pictures) of the part of a class-folder set that the model's training run held out (never trained on)."""
-    from train.dataset import model_held_out  # the split rule lives with training; this reads no TensorFlow
+    from monitor.core.split import model_held_out
 
     pictures = model_held_out(folder, meta)
     return [(c, [p for p, i in pictures if i == k]) for k, c in enumerate(meta["classes"]) if any(i == k for _, i in pictures)]

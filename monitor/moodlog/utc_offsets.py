@@ -15,7 +15,7 @@ def offset_text(offset: datetime.timezone) -> str:
 
 
 @dataclass(frozen=True)
-class Clock:
+class UtcOffsets:
     """A UTC offset, and the moments (UTC nanoseconds) from which another one held."""
 
     first: datetime.timezone = datetime.UTC

@@ -189,7 +189,7 @@ TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 108
 
 
 def time_ticks(lo: float, hi: float, most: int = 8) -> tuple[np.ndarray, list[str]]:
-    """Clock ticks at whole seconds, minutes, hours or days (values: seconds since the epoch, local clock)."""
+    """UtcOffsets ticks at whole seconds, minutes, hours or days (values: seconds since the epoch, local clock)."""
     span = max(hi - lo, 1e-9)
     step = next((s for s in TIME_STEPS if span / s <= most - 1), 86400 * math.ceil(span / 86400 / (most - 1)))
     ticks = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * float(step)

@@ -15,7 +15,7 @@ import pandas as pd
 from monitor.core.errors import UserError
 from monitor.moodlog import reader
 from monitor.moodlog.reader import NEEDED, RawLog
-from monitor.moodlog.utc_offsets import Clock
+from monitor.moodlog.utc_offsets import UtcOffsets
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Logs:
     runs: pd.DataFrame  # run name -> source, kind (camera, stream, video, picture)
     notes: list[str] = field(default_factory=list)
     class_sets: dict[str, list[str]] = field(default_factory=dict)
-    offset: Clock = field(default_factory=Clock)  # the first log's clock (its offsets): how times are shown
+    offset: UtcOffsets = field(default_factory=UtcOffsets)  # the first log's clock (its offsets): how times are shown
 
 
 def read_logs(paths: list[Path]) -> Logs:
@@ -250,7 +250,7 @@ def combine(read: list[RawLog | UserError]) -> Logs:
         frames.append(df)
         notes += n
         class_sets[log.path.name] = log.classes
-        offset = offset or Clock(log.offset, log.changes)
+        offset = offset or UtcOffsets(log.offset, log.changes)
     if not frames:
         raise UserError(errors[0] if len(errors) == 1 else "no readable log: " + "; ".join(errors))
     notes = [f"skipped {e}" for e in errors] + notes  # the others are reported; this one is named, and the run goes on

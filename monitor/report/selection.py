@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.core.errors import UserError
-from monitor.moodlog.utc_offsets import Clock
+from monitor.moodlog.utc_offsets import UtcOffsets
 from monitor.report.runs import face_keys, first_of_frames
 
 
@@ -57,7 +57,7 @@ def parse_time(value: str | None, name: str, clock=None) -> pd.Timestamp | None:
     except (ValueError, TypeError):
         raise UserError(f"{name} {value!r}: not a date/time; use e.g. 2026-11-26T14:30 or '2026-11-26 14:30+01:00'") from None
     if t.tzinfo is None:
-        if clock is not None and not isinstance(clock, Clock):
-            clock = Clock(clock)  # a plain UTC offset
+        if clock is not None and not isinstance(clock, UtcOffsets):
+            clock = UtcOffsets(clock)  # a plain UTC offset
         t = pd.Timestamp(clock.utc_ns(t.value), tz="UTC") if clock is not None else pd.Timestamp(t.to_pydatetime().astimezone())
     return t.tz_convert("UTC")

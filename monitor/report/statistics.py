@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.core.errors import UserError
-from monitor.moodlog.utc_offsets import Clock
+from monitor.moodlog.utc_offsets import UtcOffsets
 from monitor.report.runs import _changes, _extent, _lengths, _nanoseconds, _ns, _segments, _utc, face_keys, first_of_frames, source_kinds
 
 GAP_S = 2.0  # a face unseen for longer than this starts a new stretch
@@ -37,7 +37,7 @@ class Summary:
     faces: pd.DataFrame  # face -> frames, seconds, label shares, mean confidence
     sources: pd.DataFrame  # run -> source, kind, start, seconds, frames, faces, face_frames, share per label
     every: str = "1min"
-    offset: Clock = field(default_factory=Clock)
+    offset: UtcOffsets = field(default_factory=UtcOffsets)
     pictures: pd.DataFrame | None = None  # picture -> faces, labels (photo logs)
     notes: list[str] = field(default_factory=list)
 
@@ -94,7 +94,7 @@ def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame |
         faces=pd.DataFrame(),
         sources=sources,
         every=every,
-        offset=rows.attrs.get("offset") or Clock(),
+        offset=rows.attrs.get("offset") or UtcOffsets(),
         pictures=pictures,
         notes=notes,
     )

@@ -9,16 +9,16 @@ from monitor.core.text import duration, plural
 if TYPE_CHECKING:
     import pandas as pd
 
-    from monitor.moodlog.utc_offsets import Clock
+    from monitor.moodlog.utc_offsets import UtcOffsets
     from monitor.report.statistics import Summary
 
 
-def clock(t: pd.Timestamp, on: Clock) -> str:
+def clock(t: pd.Timestamp, on: UtcOffsets) -> str:
     """A moment as the log's own clock showed it then (the offset of that moment, summer time or not)."""
     return f"{t.tz_convert(on.at(t)):%Y-%m-%d %H:%M:%S}"
 
 
-def utc_offset(on: Clock) -> str:
+def utc_offset(on: UtcOffsets) -> str:
     return on.label()
 
 
