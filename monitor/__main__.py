@@ -31,14 +31,14 @@ def run(argv: list[str]) -> int:
                 f"{args.source}: holds {len(pictures)} pictures and {len(found)} videos; put them in separate folders (or use a glob such as '{source / '*.mp4'}')"
             )
         if found:
-            return videos.run_cli(args, found, others, source if source.is_dir() else None)
+            return videos.run(args, found, others, source if source.is_dir() else None)
         if not source.is_dir():
             raise UserError(f"{args.source}: no video matches this pattern; for pictures pass their folder as --source")
     if source.is_dir() or (parse_spec(args.source)[0] == "file" and is_picture_file(source)):
         output = photos.plan_output(source, args.output)
         if files == []:  # nothing at all to read: an input error, before any log is made
             raise UserError(f"{photos.nothing_found(source, args.recursive)}; pass a folder of pictures or videos as --source")
-        return photos.run_cli(args, source, monitor_for(args), output)
+        return photos.run(args, source, monitor_for(args), output)
     if args.output:
         live.check_video_output(args)
     return live.run(args, monitor_for(args))

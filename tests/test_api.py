@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from monitor import EmotionMonitor, FaceEmotion
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from monitor.core.crop import CropRule
 from monitor.core.errors import UserError
 from tests.conftest import face_like
-from tests.test_images import make_dodgy_files
+from tests.helpers import make_dodgy_files
 from train.dataset import scan
 
 

@@ -150,7 +150,7 @@ def test_opening_a_log_loads_pandas_in_the_background_so_the_first_write_does_no
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     code = (
         "import sys, time, threading\n"

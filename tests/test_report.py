@@ -12,26 +12,7 @@ from monitor.report.runs import read_logs
 from monitor.report.selection import filter_rows, parse_time
 from monitor.report.statistics import summarise
 from monitor.report.text import format_summary
-from tests.conftest import assert_one_line_error, run_cli
-
-CLASSES = ("happy", "sad")
-T0 = pd.Timestamp("2026-11-20T10:00:00+01:00")
-
-
-def write_log(path, segments, fps=10, start=T0, source="cam"):
-    """segments: list of (seconds, label or None); one face (id 1) while a label is given."""
-    rows, frame = [], 0
-    for seconds, label in segments:
-        for _ in range(int(seconds * fps)):
-            ts = (start + pd.Timedelta(seconds=frame / fps)).isoformat(timespec="milliseconds")
-            if label is None:
-                rows.append([ts, source, frame, frame / fps] + [None] * 9)
-            else:
-                p = (0.9, 0.1) if label == "happy" else (0.2, 0.8)
-                rows.append([ts, source, frame, frame / fps, 1, 10, 10, 50, 50, label, max(p), *p])
-            frame += 1
-    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(path, index=False)
-    return path
+from tests.helpers import CLASSES, T0, assert_one_line_error, run_cli, write_log
 
 
 def test_known_summary(tmp_path):
@@ -317,7 +298,7 @@ def test_json_folder_of_logs_and_a_closed_pipe(tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     folder = tmp_path / "logs"
     folder.mkdir()

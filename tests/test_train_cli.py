@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import assert_one_line_error, face_like, run_cli
-from tests.test_images import make_dodgy_files
+from tests.helpers import make_dodgy_files
 
 pytestmark = pytest.mark.slow
 

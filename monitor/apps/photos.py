@@ -187,7 +187,7 @@ def summary(stats: PhotoStats) -> str:
     return "\n".join(lines)
 
 
-def run_cli(args, source: Path, monitor, output: Path | None) -> int:
+def run(args, source: Path, monitor, output: Path | None) -> int:
     """--source is a picture or a folder of pictures (--output already checked by `plan_output`)."""
     from monitor.moodlog.writer import MoodLog
 

@@ -155,7 +155,7 @@ def plan(videos: list[tuple[Path, int, int]], root: Path | None, log_dir: Path, 
 _CLASSIFIERS: dict = {}  # one classifier per process and settings, loaded on first use
 
 
-def monitor_for(s: Settings):
+def cached_monitor(s: Settings):
     """This process's EmotionMonitor for `s` (the Python API), loaded once: by a worker's first job, or by the command's model check."""
     from monitor.api import EmotionMonitor
 
@@ -163,11 +163,6 @@ def monitor_for(s: Settings):
     if key not in _CLASSIFIERS:
         _CLASSIFIERS[key] = EmotionMonitor(s.model, list(s.classes) or None, s.min_face, s.smooth, s.detect_every, threads=s.threads)
     return _CLASSIFIERS[key]
-
-
-def classifier_for(s: Settings):
-    """This process's classifier for `s` (see monitor_for)."""
-    return monitor_for(s).classifier
 
 
 def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> VideoOutcome:
@@ -202,7 +197,7 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
             import cv2
 
             cv2.setNumThreads(s.threads)
-        monitor = monitor_for(s)
+        monitor = cached_monitor(s)
         for stale in (partial, failed):
             stale.unlink(missing_ok=True)  # an interrupted or failed earlier attempt starts over: no duplicate rows
         source = open_source(job.video)
@@ -235,7 +230,7 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
     return outcome
 
 
-def run_cli(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Path | None) -> int:
+def run(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Path | None) -> int:
     """--source is a folder or glob of videos: each in batch mode, its own log, in parallel processes or on a Dask cluster."""
     from monitor.apps.jobs import connect
     from monitor.apps.lock import run_lock
@@ -252,7 +247,7 @@ def run_cli(args, videos: list[tuple[Path, int, int]], others: list[Path], root:
     settings = Settings(
         str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride, classes=tuple(args.classes or ())
     )
-    classifier_for(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
+    cached_monitor(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
     client = connect(args.cluster) if args.cluster else None  # Dask and the scheduler checked before any folder is made
     ensure_folder(log_dir, "--log")
     if args.output:

@@ -89,7 +89,7 @@ def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, de
     name = "project pipeline" + (f" (full scan every {detect_every})" if detect_every > 1 else " (full scan every frame)")
     if detect_every > 1 and not keep_still:
         name = f"project, every face re-found (scan every {detect_every})"
-    return summarise(name, total, len(frames), faces, stage)
+    return timing_row(name, total, len(frames), faces, stage)
 
 
 def naive_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path) -> dict:
@@ -135,7 +135,7 @@ def naive_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path) -> d
             stage["log"] += t3 - t2
             faces += 1
     df.to_csv(log_dir / "naive.csv", index=False)
-    return summarise("naive loop", time.perf_counter() - t0, len(frames), faces, stage)
+    return timing_row("naive loop", time.perf_counter() - t0, len(frames), faces, stage)
 
 
 def fer_loop(frames: list[np.ndarray]) -> dict | None:
@@ -150,10 +150,10 @@ def fer_loop(frames: list[np.ndarray]) -> dict | None:
     t0 = time.perf_counter()
     for image in frames:
         faces += len(detector.detect_emotions(image))
-    return summarise("fer (Haar + TFLite mini-Xception)", time.perf_counter() - t0, len(frames), faces, {})
+    return timing_row("fer (Haar + TFLite mini-Xception)", time.perf_counter() - t0, len(frames), faces, {})
 
 
-def summarise(name: str, total: float, n: int, faces: int, stage: dict) -> dict:
+def timing_row(name: str, total: float, n: int, faces: int, stage: dict) -> dict:
     return {
         "name": name,
         "frames": n,

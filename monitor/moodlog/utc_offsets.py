@@ -39,14 +39,14 @@ class UtcOffsets:
         """Wall-clock nanoseconds (as if UTC) for an array of UTC nanoseconds, each with the offset of its moment."""
         utc_ns = np.asarray(utc_ns, dtype=np.int64)
         starts = np.array([0] + [s for s, _ in self.changes], dtype=np.int64)
-        shifts = np.array([_ns(o) for o in [self.first, *(o for _, o in self.changes)]], dtype=np.int64)
+        shifts = np.array([_offset_ns(o) for o in [self.first, *(o for _, o in self.changes)]], dtype=np.int64)
         which = np.searchsorted(starts[1:], utc_ns, side="right")
         return utc_ns + shifts[which]
 
     def utc_ns(self, wall_ns: int) -> int:
         """The earliest moment whose wall-clock reading is `wall_ns` (a time typed without an offset); in a gap, the first offset's."""
-        candidates = [wall_ns - _ns(o) for o in [self.first, *(o for _, o in self.changes)]]
-        fitting = [c for c in candidates if _ns(self.at_ns(c)) == wall_ns - c]
+        candidates = [wall_ns - _offset_ns(o) for o in [self.first, *(o for _, o in self.changes)]]
+        fitting = [c for c in candidates if _offset_ns(self.at_ns(c)) == wall_ns - c]
         return min(fitting) if fitting else candidates[0]
 
     def label(self, start=None, end=None) -> str:
@@ -58,5 +58,5 @@ class UtcOffsets:
         return ", then ".join(offset_text(o) for o in offsets)
 
 
-def _ns(offset: datetime.timezone) -> int:
+def _offset_ns(offset: datetime.timezone) -> int:
     return int(offset.utcoffset(None).total_seconds() * 1e9)

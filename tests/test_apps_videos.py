@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_folder_of_videos_one_log_each_and_failures_reported(recordings, tmp_pat
 
 
 def test_a_video_that_fails_midway_is_reported_and_the_others_finish(recordings, tmp_path, videos_dir):
-    from tests.test_monitor_cli import truncated_avi
+    from tests.helpers import truncated_avi
 
     truncated_avi(videos_dir / "frown_then_smile.mp4", recordings / "cut.avi")
     logs = tmp_path / "logs"
@@ -127,7 +127,7 @@ def test_the_same_logs_on_a_dask_cluster_of_two_workers(recordings, tmp_path):
 
 
 def test_bad_cluster_address_and_log_file_for_many_videos(recordings, tmp_path):
-    from tests.conftest import assert_one_line_error
+    from tests.helpers import assert_one_line_error
 
     (recordings / "broken.mp4").unlink()
     assert_one_line_error(run_cli("monitor", "--source", str(recordings), "--log", str(tmp_path / "one.csv")), "--log", "names a folder")
@@ -141,7 +141,7 @@ def test_a_folder_with_pictures_and_videos_is_refused(recordings, tmp_path):
     import cv2
     import numpy as np
 
-    from tests.conftest import assert_one_line_error
+    from tests.helpers import assert_one_line_error
 
     cv2.imwrite(str(recordings / "photo.png"), np.zeros((100, 100), np.uint8))
     assert_one_line_error(run_cli("monitor", "--source", str(recordings)), "1 pictures and 3 videos", "separate folders")
@@ -205,7 +205,7 @@ def test_kill_9_takes_the_workers_with_it_and_a_second_run_is_refused(tmp_path, 
 
 
 def test_unwritable_log_folder_and_missing_dask_are_checked_up_front(recordings, tmp_path):
-    from tests.conftest import assert_one_line_error
+    from tests.helpers import assert_one_line_error
 
     (recordings / "broken.mp4").unlink()
     blocked = tmp_path / "file"
@@ -225,7 +225,7 @@ def test_unwritable_log_folder_and_missing_dask_are_checked_up_front(recordings,
 
 
 def test_jobs_zero_and_an_empty_folder_are_input_errors(tmp_path, videos_dir):
-    from tests.conftest import assert_one_line_error
+    from tests.helpers import assert_one_line_error
 
     proc = run_cli("monitor", "--source", str(videos_dir / "single_face.mp4"), "--jobs", "0", "--log", str(tmp_path / "l.csv"))
     assert_one_line_error(proc, "--jobs 0")
@@ -237,7 +237,7 @@ def test_jobs_zero_and_an_empty_folder_are_input_errors(tmp_path, videos_dir):
 
 def test_a_long_video_name_gets_a_short_unique_log_and_bad_outputs_are_caught_up_front(tmp_path, videos_dir):
     from monitor.apps.videos import log_name
-    from tests.conftest import assert_one_line_error
+    from tests.helpers import assert_one_line_error
 
     folder = tmp_path / "long"
     folder.mkdir()

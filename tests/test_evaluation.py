@@ -11,7 +11,7 @@ import pytest
 from monitor.core.errors import UserError
 from monitor.evaluation.truth import Tally, load_truth, score_video
 from monitor.evaluation.videos import evaluate_videos
-from tests.conftest import assert_one_line_error, run_cli
+from tests.helpers import assert_one_line_error, run_cli
 
 
 def test_tally_counts_no_face_as_wrong():
@@ -119,7 +119,7 @@ def test_held_out_pictures_of_a_models_own_run_are_scored_by_both_commands(tmp_p
     """A model that learnt from a class-folder set beside others is scored on the part its run held out, never trained on."""
     import shutil
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
     from train.dataset import held_out
 
     cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import MODEL_DIR, ROOT, assert_one_line_error, run_cli
+from tests.helpers import MODEL_DIR, ROOT, assert_one_line_error, run_cli, truncated_avi
 
 pytestmark = pytest.mark.slow
 
@@ -177,20 +177,6 @@ def test_realtime_keeps_up_with_the_clock(tmp_path, videos_dir):
     assert "latency" in proc.stderr
     df = read_log(log)
     assert df.frame.max() >= 240  # it reached the end of the file, not a backlog
-
-
-def truncated_avi(src, dst, frames=90):
-    """An MJPG .avi of `frames` frames cut in half: it opens, announces 90 frames, holds ~45."""
-    cap = cv2.VideoCapture(str(src))
-    writer = None
-    for _ in range(frames):
-        ok, image = cap.read()
-        writer = writer or cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"MJPG"), 30, image.shape[1::-1])
-        writer.write(image)
-    writer.release()
-    data = dst.read_bytes()
-    dst.write_bytes(data[: len(data) // 2])
-    return dst
 
 
 def test_truncated_video_keeps_log_and_says_so(tmp_path, videos_dir):

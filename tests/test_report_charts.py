@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from monitor.report import charts
-from tests.conftest import ROOT
-from tests.test_report import write_log
+from tests.helpers import ROOT, write_log
 
 SVG = "{http://www.w3.org/2000/svg}"
 COLOURS = {"happy": "#ffcc00", "sad": "#0077ff"}

@@ -8,35 +8,7 @@ import pytest
 from PIL import Image
 
 from monitor.io.pictures import ImageError, read_gray
-
-
-def make_dodgy_files(folder):
-    """The files users' picture folders really contain; returns {name: expected ok}."""
-    folder.mkdir(parents=True, exist_ok=True)
-    good = (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8)
-    (folder / "text.jpg").write_text("this is not a picture")
-    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(good, cv2.COLOR_GRAY2BGR))
-    (folder / "truncated.jpg").write_bytes(jpg.tobytes()[:200])
-    (folder / "empty.jpg").write_bytes(b"")
-    (folder / "vector.svg").write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle cx="32" cy="32" r="20"/></svg>'
-    )
-    cv2.imwrite(str(folder / "deep16.png"), (good.astype(np.uint16) * 257))
-    Image.fromarray(np.dstack([good] * 3)).convert("CMYK").save(folder / "cmyk.jpg")
-    cv2.imwrite(str(folder / "alpha.png"), np.dstack([good, good, good, np.full_like(good, 128)]))
-    cv2.imwrite(str(folder / "tiny.png"), np.zeros((1, 1), np.uint8))
-    (folder / "lying.png").write_bytes(jpg.tobytes())  # a JPEG with a .png name
-    return {
-        "text.jpg": False,
-        "truncated.jpg": False,
-        "empty.jpg": False,
-        "vector.svg": False,
-        "deep16.png": True,
-        "cmyk.jpg": True,
-        "alpha.png": True,
-        "tiny.png": False,
-        "lying.png": True,
-    }
+from tests.helpers import make_dodgy_files
 
 
 def test_dodgy_files_are_decoded_or_rejected_with_reason(tmp_path):

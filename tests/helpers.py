@@ -1,0 +1,135 @@
+"""Shared test helpers: where the data sets are, running the commands as a user does, and small generated inputs.
+
+Fixtures live in conftest.py; every helper a test file needs is imported from here, never from another test file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from monitor.moodlog.schema import columns_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+MODEL_DIR = ROOT / "models" / "happy-neutral-sad"  # the default model
+
+
+def _need(path: Path) -> Path:
+    """A path from ../shared; under CI its absence is a failure, elsewhere a skip."""
+    if not path.exists():
+        msg = f"{path} is missing (the shared data sets must sit beside the checkout)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m ...` from the project root, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",  # file names that are not UTF-8 come back as they were printed
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """A user mistake: exit code != 0, an 'error:' line naming the thing, no traceback."""
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+def face_like(size: int = 96, smile: bool = True, seed: int = 0) -> np.ndarray:
+    """A synthetic gray 'face' (not for accuracy, only for plumbing tests)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((size, size), 120, np.uint8)
+    c = size // 2
+    cv2.ellipse(img, (c, c), (size // 3, size * 2 // 5), 0, 0, 360, 200, -1)
+    cv2.circle(img, (c - size // 8, c - size // 10), size // 20, 40, -1)
+    cv2.circle(img, (c + size // 8, c - size // 10), size // 20, 40, -1)
+    start, end = (0, 180) if smile else (180, 360)
+    cv2.ellipse(img, (c, c + size // 6), (size // 8, size // 16), 0, start, end, 40, 2)
+    noise = rng.integers(-10, 10, img.shape)
+    return np.clip(img.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def truncated_avi(src, dst, frames=90):
+    """An MJPG .avi of `frames` frames cut in half: it opens, announces 90 frames, holds ~45."""
+    cap = cv2.VideoCapture(str(src))
+    writer = None
+    for _ in range(frames):
+        ok, image = cap.read()
+        writer = writer or cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"MJPG"), 30, image.shape[1::-1])
+        writer.write(image)
+    writer.release()
+    data = dst.read_bytes()
+    dst.write_bytes(data[: len(data) // 2])
+    return dst
+
+
+CLASSES = ("happy", "sad")  # the classes of the generated mood logs
+T0 = pd.Timestamp("2026-11-20T10:00:00+01:00")  # when they start
+
+
+def write_log(path, segments, fps=10, start=T0, source="cam"):
+    """segments: list of (seconds, label or None); one face (id 1) while a label is given."""
+    rows, frame = [], 0
+    for seconds, label in segments:
+        for _ in range(int(seconds * fps)):
+            ts = (start + pd.Timedelta(seconds=frame / fps)).isoformat(timespec="milliseconds")
+            if label is None:
+                rows.append([ts, source, frame, frame / fps] + [None] * 9)
+            else:
+                p = (0.9, 0.1) if label == "happy" else (0.2, 0.8)
+                rows.append([ts, source, frame, frame / fps, 1, 10, 10, 50, 50, label, max(p), *p])
+            frame += 1
+    pd.DataFrame(rows, columns=columns_for(CLASSES)).to_csv(path, index=False)
+    return path
+
+
+def make_dodgy_files(folder):
+    """The files users' picture folders really contain; returns {name: expected ok}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8)
+    (folder / "text.jpg").write_text("this is not a picture")
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(good, cv2.COLOR_GRAY2BGR))
+    (folder / "truncated.jpg").write_bytes(jpg.tobytes()[:200])
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "vector.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle cx="32" cy="32" r="20"/></svg>'
+    )
+    cv2.imwrite(str(folder / "deep16.png"), (good.astype(np.uint16) * 257))
+    Image.fromarray(np.dstack([good] * 3)).convert("CMYK").save(folder / "cmyk.jpg")
+    cv2.imwrite(str(folder / "alpha.png"), np.dstack([good, good, good, np.full_like(good, 128)]))
+    cv2.imwrite(str(folder / "tiny.png"), np.zeros((1, 1), np.uint8))
+    (folder / "lying.png").write_bytes(jpg.tobytes())  # a JPEG with a .png name
+    return {
+        "text.jpg": False,
+        "truncated.jpg": False,
+        "empty.jpg": False,
+        "vector.svg": False,
+        "deep16.png": True,
+        "cmyk.jpg": True,
+        "alpha.png": True,
+        "tiny.png": False,
+        "lying.png": True,
+    }
+
+
