@@ -104,7 +104,10 @@ class EmotionMonitor:
     detector's 24-pixel window in still pictures, as the command line does). `smooth`: frames over which a face's label
     is averaged in videos (1 = off). `detect_every`: in videos, scan the whole frame every Nth
     frame and re-find known faces in between, or keep the box of a face that has not moved
-    (1 = full scan always).
+    (1 = full scan always). `class_bias`: lean the model towards (B > 0) or away from (B < 0)
+    classes, e.g. {"sad": 1.0}, replacing its own operating point exactly as `--class-bias` and
+    `train export --class-bias` do. `blur`: `draw` pixelates every face. `bars`: `draw` adds a
+    probability bar per class beside each face.
     """
 
     def __init__(
@@ -115,6 +118,9 @@ class EmotionMonitor:
         smooth: int = 5,
         detect_every: int = 4,
         threads: int | None = None,
+        class_bias: dict[str, float] | None = None,
+        blur: bool = False,
+        bars: bool = True,
     ) -> None:
         from monitor.vision.classify import load_classifier
 
@@ -124,8 +130,11 @@ class EmotionMonitor:
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise BadInput(f"{name}={value!r}: must be a whole number of at least {low}")
         self.min_face, self.smooth, self.detect_every = min_face, smooth, detect_every
+        self.blur, self.bars = bool(blur), bool(bars)
+        bias = _checked_bias(class_bias)
         try:
-            self.classifier: Classifier = load_classifier(model, threads=threads).restricted(list(classes) if classes else None)
+            loaded = load_classifier(model, threads=threads).with_class_bias(bias)
+            self.classifier: Classifier = loaded.restricted(list(classes) if classes else None)
         except UserError as err:  # the command line prints these in one line; from Python they are exceptions
             raise BadInput(str(err)) from None
         self._picture: Pipeline | None = None
@@ -161,8 +170,25 @@ class EmotionMonitor:
         (result,) = FrameLoop(self.picture_pipeline(), each_alone=True).run([Frame(image, 0, 0.0, 0.0)])
         return list(_faces_of(result, smoothed=False))
 
-    def results(self, source: str | int | Path | Iterable[np.ndarray]) -> Iterator[FrameResult]:
-        """The pipeline's own FrameResults for every frame of a video file, camera index or iterable of frames."""
+    def classify(self, face: np.ndarray, rgb: bool = False) -> FaceEmotion:
+        """The emotion of a picture that already is a face (a crop, FER-style): no face search, the whole picture is the face.
+
+        The centre square is taken, as training takes a crop, so `box` is that square in the picture.
+        """
+        import cv2
+
+        from monitor.core.types import Prediction
+
+        image = as_bgr(face, rgb, what="face")
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        h, w = gray.shape
+        side = min(h, w)
+        probs = self.classifier.probabilities(self.classifier.crop_rule.whole(gray)[None])[0]
+        p = Prediction(tuple(float(v) for v in probs), self.classes)
+        return FaceEmotion(((w - side) // 2, (h - side) // 2, side, side), p.label, p.confidence, dict(zip(p.classes, p.probabilities)), 1)
+
+    def results(self, source: str | int | Path | Iterable[np.ndarray], fps: float | None = None) -> Iterator[FrameResult]:
+        """The pipeline's own FrameResults for every frame of a video file, camera index or iterable of frames (timed at `fps`)."""
         import time
 
         from monitor.apps.loop import FrameLoop
@@ -179,24 +205,26 @@ class EmotionMonitor:
             finally:
                 opened.release()
             return
-        fps = 30.0
+        fps = _checked_fps(fps)
         yield from loop.run(Frame(as_bgr(image, what=f"frame {index}"), index, index / fps, time.time()) for index, image in enumerate(source))
 
-    def video(self, source: str | int | Path | Iterable[np.ndarray], keep_images: bool = False) -> Iterator[FrameEmotions]:
+    def video(
+        self, source: str | int | Path | Iterable[np.ndarray], keep_images: bool = False, fps: float | None = None
+    ) -> Iterator[FrameEmotions]:
         """Per-frame faces of a video path, camera index or iterable of BGR frames, tracked (`face_id`) and smoothed.
 
-        Frames of an iterable are timed at 30 per second. `keep_images=True` keeps each frame's
+        Frames of an iterable are timed at `fps` per second (default 30); a file keeps its own times. `keep_images=True` keeps each frame's
         pixels on its result (for `draw`). Bad input raises ValueError (a missing file, a frame
         that is not a picture).
         """
         try:
-            for result in self.results(source):
+            for result in self.results(source, fps):
                 f = result.frame
                 yield FrameEmotions(f.index, round(float(f.stream_time_s), 3), _faces_of(result, smoothed=True), f.image if keep_images else None)
         except UserError as err:
             raise BadInput(str(err)) from None
 
-    def dataframe(self, source: str | int | Path | Iterable[np.ndarray], name: str | None = None) -> pd.DataFrame:
+    def dataframe(self, source: str | int | Path | Iterable[np.ndarray], name: str | None = None, fps: float | None = None) -> pd.DataFrame:
         """A whole video as a DataFrame with the mood log's columns: one row per face per frame, one empty row per frame without."""
         import pandas as pd
 
@@ -205,7 +233,7 @@ class EmotionMonitor:
         label = name or (str(source) if isinstance(source, str | int | Path) else "frames")
         rows: list[tuple] = []
         try:
-            for result in self.results(source):
+            for result in self.results(source, fps):
                 rows += rows_for(result, label, len(self.classes))
         except UserError as err:
             raise BadInput(str(err)) from None
@@ -214,10 +242,15 @@ class EmotionMonitor:
             table[column] = table[column].astype("Int64")
         return table
 
-    def draw(self, image: np.ndarray, faces: Iterable[FaceEmotion], rgb: bool = False) -> np.ndarray:
-        """A copy of `image` with each face's box, label and confidence drawn as the monitor's window shows them."""
+    def draw(
+        self, image: np.ndarray, faces: Iterable[FaceEmotion], rgb: bool = False, blur: bool | None = None, bars: bool | None = None
+    ) -> np.ndarray:
+        """A copy of `image` with each face's box, label and confidence drawn as the monitor's window shows them.
+
+        `blur` pixelates the faces first and `bars` adds probability bars (default: as the monitor was made).
+        """
         from monitor.core.types import Box, Face, Frame, FrameResult
-        from monitor.vision.draw import draw
+        from monitor.vision.draw import blur_faces, draw
 
         copy = as_bgr(image, rgb).copy()
         if copy.ndim == 2:
@@ -232,9 +265,34 @@ class EmotionMonitor:
                 raise TypeError(f"faces: expected FaceEmotion results of analyze() or video(), got {type(face).__name__}")
             p = Prediction(tuple(face.probabilities.values()), tuple(face.probabilities))
             drawn.append(Face(Box(*face.box), face.face_id or i, p, p))
-        draw(copy, FrameResult(Frame(copy, 0, 0.0, 0.0), tuple(drawn)))
+        if self.blur if blur is None else blur:
+            blur_faces(copy, [face.box for face in drawn])
+        draw(copy, FrameResult(Frame(copy, 0, 0.0, 0.0), tuple(drawn)), bars=self.bars if bars is None else bars)
         if rgb:
             import cv2
 
             copy = cv2.cvtColor(copy, cv2.COLOR_BGR2RGB)
         return copy
+
+
+def _checked_bias(bias) -> dict[str, float] | None:
+    """class_bias as {class: number}; BadInput naming the argument otherwise (class names are checked with the model)."""
+    import math
+
+    if bias is None:
+        return None
+    if not isinstance(bias, dict) or not all(isinstance(k, str) for k in bias):
+        raise BadInput(f"class_bias={bias!r}: give a dict of class name to number, e.g. {{'sad': 1.0}}")
+    for name, value in bias.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > 5:
+            raise BadInput(f"class_bias[{name!r}]={value!r}: give a number between -5 and 5")
+    return {k: float(v) for k, v in bias.items()}
+
+
+def _checked_fps(fps) -> float:
+    """fps of an iterable of frames: a positive number (default 30)."""
+    if fps is None:
+        return 30.0
+    if isinstance(fps, bool) or not isinstance(fps, int | float) or not 0 < fps < 10000:
+        raise BadInput(f"fps={fps!r}: give the frames' rate, a positive number such as 30")
+    return float(fps)

@@ -10,14 +10,17 @@ under its `name`, beside the pipeline's own stages, for the benchmark.
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from monitor.moodlog.schema import rows_for
-from monitor.vision.draw import draw
+from monitor.moodlog.schema import BASE_COLUMNS, rows_for
+from monitor.vision.draw import blur_faces, draw
 
 if TYPE_CHECKING:
     from monitor.core.types import Frame, FrameResult
@@ -83,13 +86,38 @@ class LogRows:
 
 @dataclass
 class Annotate:
-    """Draw boxes, labels and confidences on the frame's own pixels (and the processing rate, live)."""
+    """Draw boxes, labels and confidences on the frame's own pixels (and the processing rate, live).
+
+    `bars`: probability bars beside each face, fixed or asked each frame (the window's b key).
+    """
 
     fps: Callable[[], float] | None = None
+    bars: bool | Callable[[], bool] = False
     name: str = "draw"
 
     def __call__(self, result: FrameResult) -> None:
-        draw(result.frame.image, result, self.fps() if self.fps else None)
+        bars = self.bars() if callable(self.bars) else self.bars
+        draw(result.frame.image, result, self.fps() if self.fps else None, bars=bars)
+
+
+@dataclass
+class Blur:
+    """Pixelate every face before anything is drawn or written: the faces of this frame and of the last `keep` frames.
+
+    Keeping recent boxes covers a frame where the detector misses a face for a moment, so a
+    recording never shows it in the clear between two detections.
+    """
+
+    keep: int = 15
+    recent: deque = field(default_factory=lambda: deque(maxlen=15))
+    name: str = "blur"
+
+    def __post_init__(self) -> None:
+        self.recent = deque(self.recent, maxlen=self.keep)
+
+    def __call__(self, result: FrameResult) -> None:
+        self.recent.append([f.box for f in result.faces])
+        blur_faces(result.frame.image, [b for boxes in self.recent for b in boxes])
 
 
 @dataclass
@@ -103,3 +131,38 @@ class Record:
     def __call__(self, result: FrameResult) -> None:
         frame = result.frame
         self.sink.write(frame.image, frame.stream_time_s if self.live else None)
+
+
+def frame_record(result: FrameResult, source: str) -> dict:
+    """A frame as one JSON-ready object: the mood log row's fields, its faces as a list (the same values as the CSV rows)."""
+    rows = rows_for(result, source, len(result.faces[0].raw.classes) if result.faces else 0)
+    record = dict(zip(BASE_COLUMNS[:4], rows[0][:4]))
+    face_keys = BASE_COLUMNS[4:]
+    record["faces"] = []
+    for face, row in zip(result.faces, rows):
+        entry = dict(zip(face_keys, row[4 : len(BASE_COLUMNS)]))
+        entry["probabilities"] = dict(zip(face.raw.classes, row[len(BASE_COLUMNS) :]))
+        record["faces"].append(entry)
+    return record
+
+
+@dataclass
+class JsonLines:
+    """One JSON object per processed frame on a stream (standard output), flushed at once, for another program to read live.
+
+    A reader that goes away (`| head -1`) ends the run as the window's q would: every row is still logged.
+    """
+
+    source: str
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    name: str = "jsonl"
+
+    def __call__(self, result: FrameResult) -> bool:
+        try:
+            self.stream.write(json.dumps(frame_record(result, self.source)) + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            with open(os.devnull, "w") as devnull:  # Python would report the pipe again when it flushes at exit
+                os.dup2(devnull.fileno(), self.stream.fileno())
+            return False
+        return True

@@ -6,14 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from monitor import __version__, program
+from monitor.apps.live_view import KEYS
 from monitor.core.errors import UserError
-
-if TYPE_CHECKING:  # OpenCV and numpy load with the live loop; `report` starts without them
-    pass
-
 
 EPILOG = """\
 other commands:
@@ -27,7 +23,22 @@ examples:
   python -m monitor --source clip.mp4 --realtime      # play a file as if it were a camera
   python -m monitor --source photo.jpg --output labelled.jpg
   python -m monitor --source photos/ --recursive --output labelled/
-"""
+  python -m monitor --blur --output session.mp4       # every face pixelated in the window and the recording
+  python -m monitor --class-bias sad=1                # lean towards sad (see the README's sensitivity table)
+  python -m monitor --no-display --jsonl | other-program   # one JSON object per frame on standard output
+
+keys in the window:
+""" + "".join(f"  {keys:<8} {what}\n" for keys, what in KEYS)
+
+
+def class_bias_arg(text: str) -> dict[str, float]:
+    """--class-bias as {class: bias}; a bad value is argparse's one-line error saying what to give."""
+    from monitor.vision.classify import parse_class_bias
+
+    try:
+        return parse_class_bias(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,6 +93,17 @@ def parser() -> argparse.ArgumentParser:
         help="smallest face to find, in pixels of the frame (default 48; smaller finds faces farther away but scans slower)",
     )
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    p.add_argument(
+        "--class-bias",
+        type=class_bias_arg,
+        metavar="CLASS=B,...",
+        help="lean the model towards (B > 0) or away from (B < 0) a class: its probability times e^B, e.g. sad=1; "
+        "replaces the model's own operating point (README: sensitivity)",
+    )
+    p.add_argument("--blur", action="store_true", help="pixelate every face in the window, --output recordings and annotated photos")
+    p.add_argument("--no-bars", action="store_true", help="no probability bars beside the faces (the b key toggles them live)")
+    p.add_argument("--no-strip", action="store_true", help="no mood strip along the bottom of the window (the m key toggles it)")
+    p.add_argument("--jsonl", action="store_true", help="also write one JSON object per processed frame to standard output (for other programs)")
     p.add_argument("--jobs", type=int, help="folder of videos: videos processed in parallel (default: one per CPU core)")
     p.add_argument("--cluster", metavar="ADDRESS", help="folder of videos: run them on this Dask scheduler (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--redo", action="store_true", help="folder of videos: process videos again even when their log is complete")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from monitor import program
+from monitor.apps.options import class_bias_arg
 from monitor.core.errors import UserError
 from monitor.evaluation.photos import evaluate_photos, held_out_groups, own_held_out, picture_labeller
 from monitor.evaluation.truth import SHARED
@@ -15,17 +16,6 @@ SHARED_TRUTH = SHARED / "videos" / "truth.json"
 
 
 SHARED_PHOTOS = SHARED / "datasets" / "muxspace-photos"
-
-
-def _class_bias(text: str) -> dict[str, float]:
-    import argparse
-
-    from monitor.vision.classify import parse_class_bias
-
-    try:
-        return parse_class_bias(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parser():
@@ -62,7 +52,7 @@ def parser():
     )
     p.add_argument(
         "--class-bias",
-        type=_class_bias,
+        type=class_bias_arg,
         metavar="CLASS=B,...",
         help="score the model at another operating point than its own (replaces its class bias), to choose one; "
         "store the chosen one with `python -m train export MODEL --class-bias ...`",

@@ -1,4 +1,4 @@
-"""Drawing a frame's faces: box, label and confidence, placed so labels never overlap."""
+"""Drawing a frame's faces: box, label and confidence placed so labels never overlap, probability bars, blurring."""
 
 from __future__ import annotations
 
@@ -63,8 +63,55 @@ def face_scale(image: np.ndarray, box: Box) -> tuple[float, int]:
     return scale, thick
 
 
-def draw(image: np.ndarray, result: FrameResult, fps: float | None = None) -> np.ndarray:
-    """Annotate `image` in place (and return it) with the faces of `result`; labels never cover each other."""
+def blur_faces(image: np.ndarray, boxes, cells: int = 8, margin: float = 0.15) -> np.ndarray:
+    """Pixelate each box (and a margin around it) in place to `cells` x `cells` blocks: no face detail is left.
+
+    Eight blocks across a face keep its position and skin tone but no eyes, mouth or outline a
+    face detector or recogniser could use (the tests check the Haar detector no longer finds it).
+    """
+    h, w = image.shape[:2]
+    for b in boxes:
+        mx, my = int(b.w * margin), int(b.h * margin)
+        x0, y0, x1, y1 = max(0, b.x - mx), max(0, b.y - my), min(w, b.x + b.w + mx), min(h, b.y + b.h + my)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        region = image[y0:y1, x0:x1]
+        small = cv2.resize(region, (cells, cells), interpolation=cv2.INTER_AREA)
+        image[y0:y1, x0:x1] = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    return image
+
+
+def bar_panel(image: np.ndarray, box: Box, classes: int) -> tuple[int, int, int, int]:
+    """Where a face's probability bars go: (x, y, width, row height), right of the box, or left where there is no room."""
+    h, w = image.shape[:2]
+    row = int(np.clip(box.h // (classes + 1), 9, 16))
+    width = int(np.clip(box.w * 0.7, 48, 120))
+    x = box.x + box.w + 4 if box.x + box.w + 4 + width <= w else max(0, box.x - 4 - width)
+    y = int(np.clip(box.y, 0, max(0, h - row * classes)))
+    return x, y, width, row
+
+
+def draw_bars(image: np.ndarray, box: Box, shown) -> None:
+    """One bar per class beside the box, as long as its probability, in the class colour; the shown label's bar outlined."""
+    k = len(shown.classes)
+    x, y, width, row = bar_panel(image, box, k)
+    scale = row / 30.0
+    (tw, _), _ = cv2.getTextSize("mmm", FONT, scale, 1)
+    bar_x, bar_w = x + tw + 3, max(8, width - tw - 3)
+    for i, (name, p) in enumerate(zip(shown.classes, shown.probabilities)):
+        top = y + i * row
+        cv2.rectangle(image, (x, top), (x + width, top + row - 1), (40, 40, 40), cv2.FILLED)
+        cv2.putText(image, name[:3], (x + 1, top + row - 3), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(image, (bar_x, top + 2), (bar_x + int(round(p * bar_w)), top + row - 3), class_colour(name, shown.classes), cv2.FILLED)
+        if i == shown.index:
+            cv2.rectangle(image, (x, top), (x + width, top + row - 1), (255, 255, 255), 1)
+
+
+def draw(image: np.ndarray, result: FrameResult, fps: float | None = None, bars: bool = False) -> np.ndarray:
+    """Annotate `image` in place (and return it) with the faces of `result`; labels never cover each other.
+
+    `bars`: a bar per class beside each box (the probabilities behind the shown label).
+    """
     scale, thick = scale_for(image)
     status = f"{len(result.faces)} face{'s' if len(result.faces) != 1 else ''}"
     if fps:
@@ -81,5 +128,8 @@ def draw(image: np.ndarray, result: FrameResult, fps: float | None = None) -> np
         fs, ft = face_scale(image, b)
         x, y = place_label(image, text, b, fs, ft, taken)
         taken.append(put_label(image, text, x, y, class_colour(p.label, p.classes), fs, ft))
+    if bars:
+        for face in result.faces:
+            draw_bars(image, face.box, face.smoothed)
     put_label(image, status, 4, 4, (40, 40, 40), *status_size)
     return image
