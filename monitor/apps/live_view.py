@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from monitor.core.colours import class_colour
 from monitor.core.errors import UserError
-from monitor.core.text import duration
+from monitor.core.text import duration, plural
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,7 +162,7 @@ class FaceTally:
         out = []
         for face_id, e in sorted(self.faces.items()):
             shares = ", ".join(f"{label} {n / e['frames']:.0%}".replace("%", " %") for label, n in e["labels"].most_common())
-            out.append(f"face {face_id}: {e['frames']} frames over {duration(e['last'] - e['first'])}; {shares}")
+            out.append(f"face {face_id}: {plural(e['frames'], 'frame')} over {duration(e['last'] - e['first'])}; {shares}")
         return out
 
 

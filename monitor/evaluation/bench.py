@@ -60,12 +60,16 @@ def decode_all(path: Path, limit: int | None) -> tuple[list[np.ndarray], float]:
     return frames, ms
 
 
-def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, detect_every: int = 4, keep_still: bool = True) -> dict:
+def project_loop(
+    frames: list[np.ndarray], model: Path | None, log_dir: Path, detect_every: int = 4, keep_still: bool = True, view: bool = False
+) -> dict:
     """The monitor's own per-frame path: detect, classify (one batch), track, draw, log.
 
     `keep_still=False` re-finds every face between full scans even when it has not moved (the
     pipeline before the Stillness shortcut), to show what that shortcut is worth in the same run.
+    `view=True` draws what the window adds: probability bars, the mood strip and the key hint.
     """
+    from monitor.apps.live_view import LiveView, MoodStrip, ViewState
     from monitor.apps.loop import Annotate, FrameLoop, LogRows
     from monitor.core.types import Frame
     from monitor.moodlog.writer import MoodLog
@@ -80,7 +84,8 @@ def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, de
     pipe = make_pipeline(clf, detect_every=detect_every, still=still)
     faces = 0
     with MoodLog(log_dir / "project.csv", clf.classes) as log:
-        loop = FrameLoop(pipe, [Annotate(), LogRows(log, "bench")])
+        steps = [Annotate(bars=True), LiveView(ViewState(), MoodStrip(clf.classes))] if view else [Annotate()]
+        loop = FrameLoop(pipe, [*steps, LogRows(log, "bench")])
         t0 = time.perf_counter()
         for result in loop.run(Frame(image.copy(), i, i / 30, time.time()) for i, image in enumerate(frames)):
             faces += len(result.faces)
@@ -89,6 +94,8 @@ def project_loop(frames: list[np.ndarray], model: Path | None, log_dir: Path, de
     name = "project pipeline" + (f" (full scan every {detect_every})" if detect_every > 1 else " (full scan every frame)")
     if detect_every > 1 and not keep_still:
         name = f"project, every face re-found (scan every {detect_every})"
+    if view:
+        name = "project + bars and mood strip (window)"
     return timing_row(name, total, len(frames), faces, stage)
 
 
@@ -239,6 +246,7 @@ def main(argv: list[str]) -> int:
             naive_loop(frames, args.model, tmp),
             project_loop(frames, args.model, tmp, 1),
             project_loop(frames, args.model, tmp, 4, keep_still=False),
+            project_loop(frames, args.model, tmp, 4, view=True),
         ]
         fer = None if args.no_fer else fer_loop(frames)
         if fer:
@@ -257,6 +265,7 @@ def main(argv: list[str]) -> int:
         "runs": runs,
         "speedup_vs_naive": runs[0]["fps"] / runs[1]["fps"],
         "speedup_vs_fer": runs[0]["fps"] / fer["fps"] if fer else None,
+        "view_cost_ms": runs[4]["ms_per_frame"] - runs[0]["ms_per_frame"],
         "startup_to_first_frame_s": startup,
         "realtime_latency": latency,
     }
@@ -264,7 +273,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(result))
         return 0
     print(f"{result['video']} ({result['size']}, {len(frames)} frames per loop) on {result['machine']}")
-    stages = ["decode", "detect", "classify", "track", "draw", "log"]
+    stages = ["decode", "detect", "classify", "track", "draw", "view", "log"]
     print(f"{'loop':<36}{'fps':>8}{'ms/frame':>10}{'faces':>7}  " + "".join(f"{s:>9}" for s in stages))
     for r in runs:
         cells = "".join(f"{r['stages_ms'][s]:>9.2f}" if s in r["stages_ms"] else f"{'-':>9}" for s in stages)
@@ -273,6 +282,7 @@ def main(argv: list[str]) -> int:
         f"speed-up: {result['speedup_vs_naive']:.1f}x the naive loop"
         + (f", {result['speedup_vs_fer']:.1f}x fer" if fer else ", fer not installed (pip install --no-deps fer)")
     )
+    print(f"bars and mood strip cost {result['view_cost_ms']:+.2f} ms a frame (window view against the plain overlay, same run)")
     print(f"startup to first annotated frame: {startup:.2f} s")
     if latency:
         print(
