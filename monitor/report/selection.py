@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.core.errors import UserError
+from monitor.core.text import printable
 from monitor.moodlog.utc_offsets import UtcOffsets
 from monitor.report.runs import face_keys, first_of_frames
 
@@ -26,7 +27,7 @@ def filter_rows(rows: pd.DataFrame, since=None, until=None, face: str | None = N
         if not frame_has_face.any():
             known = sorted(set(keys.dropna()), key=lambda k: (len(k), k))
             listed = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
-            raise UserError(f"--face {face}: no such face in the chosen rows; the faces there are {listed or 'none'}")
+            raise UserError(printable(f"--face {face}: no such face in the chosen rows; the faces there are {listed or 'none'}"))
         # keep that face's rows; other frames count as "face absent"
         fid = rows["fid"].to_numpy()
         absent = ~np.isin(fid, fid[frame_has_face])
