@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -79,3 +80,13 @@ def test_until_a_date_alone_is_the_whole_day(tmp_path, capsys):
     assert summarise(filter_rows(logs.rows, until=until)).frames == 50  # the 20th's last 5 s, not none of it
     assert parse_time("2026-11-20", "--since", logs.offset) == pd.Timestamp("2026-11-20T00:00+01:00")
     assert parse_time("2026-11-20T12:00", "--until", logs.offset, end=True) == pd.Timestamp("2026-11-20T12:00+01:00")  # a time: as given
+
+
+def test_a_skipped_log_whose_name_is_not_utf8_does_not_stop_the_page(tmp_path):
+    """Its name, in a note, is written into report.html as \\udcff (it crashed the page's write with UnicodeEncodeError)."""
+    import os
+
+    bad = Path(os.fsdecode(bytes(tmp_path / "bad") + b"\xff.csv"))
+    bad.write_text("")
+    assert report.main([str(write_log(tmp_path / "a.csv", [(1, "happy")])), str(bad), "--out", str(tmp_path / "r")]) == 0
+    assert "bad\\udcff.csv: empty file" in (tmp_path / "r" / "report.html").read_text()
