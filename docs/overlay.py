@@ -1,9 +1,9 @@
 """Make docs/overlay.png from the monitor's own annotated videos: frames cropped and tiled side by side.
 
-    for v in street_multi_face talking_smiling sad_seated_far; do
-        python3 -m monitor --source ../shared/videos/$v.mp4 --output /tmp/$v.mp4 --no-display
-    done
-    python3 docs/overlay.py /tmp docs/overlay.png
+for v in street_multi_face talking_smiling sad_seated_far; do
+    python3 -m monitor --source ../shared/videos/$v.mp4 --output /tmp/$v.mp4 --no-display
+done
+python3 docs/overlay.py /tmp docs/overlay.png
 """
 
 from __future__ import annotations
