@@ -13,10 +13,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'monitor' has no attribute {name!r}")
 
 
-def program(module: str) -> str:
-    """How the user started the command, for usage lines: 'emotion-train' from the installed script, else 'python -m train'."""
+def program(module: str = "monitor") -> str:
+    """How the user starts `module` ('monitor' or 'train'), for usage lines and messages: 'emotion-monitor' when this
+    process was started by an installed command (emotion-monitor, emotion-train), else 'python -m monitor'."""
     import sys
     from pathlib import Path
 
-    name = Path(sys.argv[0]).name
-    return name if name.startswith("emotion-") else f"python -m {module}"
+    installed = Path(sys.argv[0] if sys.argv else "").name.startswith("emotion-")
+    return f"emotion-{module}" if installed else f"python -m {module}"

@@ -133,3 +133,22 @@ def make_dodgy_files(folder):
     }
 
 
+
+
+def write_labels(path, labels, classes=("happy", "neutral", "sad"), source="clip.mp4", fps=10, start=T0):
+    """One face (id 1) a frame with these labels (None: no face) from a model with `classes`.
+
+    A `source` with '{}' in it names one picture a row (its frame 0, a minute apart), as a photo run logs them.
+    """
+    rows = []
+    for i, label in enumerate(labels):
+        picture = "{}" in source
+        ts = (start + pd.Timedelta(seconds=60 * i if picture else i / fps)).isoformat(timespec="milliseconds")
+        head = [ts, source.format(i), 0 if picture else i, 0.0 if picture else i / fps]
+        if label is None:
+            rows.append(head + [None] * (7 + len(classes)))
+        else:
+            p = [0.8 if c == label else round(0.2 / (len(classes) - 1), 4) for c in classes]
+            rows.append(head + [1, 10, 10, 50, 50, label, 0.8, *p])
+    pd.DataFrame(rows, columns=columns_for(classes)).to_csv(path, index=False)
+    return path

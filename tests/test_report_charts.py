@@ -9,10 +9,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from monitor.report import charts
-from tests.helpers import ROOT, write_log
+from tests.helpers import ROOT, T0, write_labels, write_log
 
 SVG = "{http://www.w3.org/2000/svg}"
 COLOURS = {"happy": "#ffcc00", "sad": "#0077ff"}
@@ -131,3 +132,58 @@ def test_the_faces_picture_counts_frames_as_a_person_would(tmp_path):
     logs = read_logs([write_log(tmp_path / "a.csv", [(0.1, "happy"), (1, None)])])  # a face seen in one frame
     chart = faces_chart(summarise(logs.rows, None, logs.runs), tmp_path / "faces.svg", COLOURS)
     assert chart.notes == ["1 frame, 0.0 s"]
+
+
+def report_of(tmp_path, *logs, every=None):
+    """The report's summary, text and pictures (as written by `report`), in-process."""
+    from monitor.report import command
+
+    out = tmp_path / "r"
+    assert command.main([*map(str, logs), "--out", str(out), *(["--every", every] if every else [])]) == 0
+    return out
+
+
+def texts(svg_path) -> list[str]:
+    root = ET.parse(svg_path).getroot()  # valid XML, or this raises
+    return [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_a_control_character_in_a_source_name_is_escaped_everywhere(tmp_path, capsys):
+    """Issue 36.8: ESC made timeline.svg invalid XML and reached the terminal raw; a newline broke the text's tables."""
+    name = "a\x1b[31mb\nc.mp4"
+    out = report_of(tmp_path, write_labels(tmp_path / "esc.csv", ["happy"] * 30 + ["sad"] * 20, source=name), every="1s")
+    for picture in ("timeline.svg", "faces.svg", "confidence.svg"):
+        assert not any("\x1b" in (t or "") for t in texts(out / picture)), picture
+    assert "seconds into a\\x1b[31mb\\nc.mp4" in texts(out / "timeline.svg")
+    text = capsys.readouterr().out
+    assert "\x1b" not in text and "\x1b" not in (out / "report.html").read_text()
+    mood = text.split("mood per 1s (share of frames):\n")[1].split("\nper face:")[0].splitlines()
+    assert len(mood) == 6 and mood[1] == "  a\\x1b[31mb\\nc.mp4 at 0 s  1.000  0.000    0.000      10"  # a header, 5 one-line rows
+    from monitor.core.text import printable  # the helper other printers use
+
+    assert printable("a\x1b[31mb\nc\u202e.mp4") == "a\\x1b[31mb\\nc\\u202e.mp4" and printable("Café 😀.mp4") == "Café 😀.mp4"
+
+
+def test_pictures_beside_a_video_are_drawn_with_their_own_counts(tmp_path):
+    """Issue 36.2: the pictures' chart counts the faces on pictures, not the video's shares times the picture faces."""
+    photos = write_labels(tmp_path / "photos.csv", ["happy", "neutral", "sad"], source="p{}.jpg")
+    out = report_of(tmp_path, photos, write_labels(tmp_path / "video.csv", ["sad"] * 70 + [None] * 10))
+    assert texts(out / "pictures.svg")[1:7] == ["happy", "1", "neutral", "1", "sad", "1"]
+
+
+def test_the_timeline_draws_runs_in_time_order_on_one_scale(tmp_path):
+    """Issue 36.15: of 10 videos the 8 longest, by time; a 1.3 s run drawn a fifth as wide as a 6.5 s one; a note says 2 are not drawn."""
+    from monitor.report.page import MAX_TIMELINES, timeline_chart
+    from monitor.report.runs import read_logs
+    from monitor.report.statistics import summarise
+
+    frames = [65, 13, 60, 61, 62, 63, 64, 10, 11, 64]  # at 10 fps; clip0 first, each a minute after the one before
+    logs = [write_labels(tmp_path / f"{i}.csv", ["happy"] * n, source=f"clip{i}.mp4", start=T0 + pd.Timedelta(minutes=i)) for i, n in enumerate(frames)]
+    read = read_logs(logs)
+    chart, notes = timeline_chart(summarise(read.rows, "100ms", read.runs), tmp_path / "timeline.svg", COLOURS)
+    assert MAX_TIMELINES == 8 and [row.xlabel for row in chart.rows] == [f"seconds into clip{i}.mp4" for i in (0, 1, 2, 3, 4, 5, 6, 9)]
+    assert notes == ["the timeline draws the 8 runs with most frames, in time order; 2 of the 10 runs are not drawn (every run is in report.html's tables)"]
+    paths = ET.fromstring(charts.render(chart)).iter(f"{SVG}path")
+    bars = [rectangles(p.get("d")) for p in paths if p.find(f"{SVG}title").text == "happy"]  # one path a row
+    widths = [max(x1 for _, _, x1, _ in b) - min(x0 for x0, _, _, _ in b) for b in bars]
+    assert widths[1] == pytest.approx(widths[0] * 13 / 65, rel=0.02)  # one scale: 1.3 s of 6.5 s

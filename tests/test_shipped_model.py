@@ -1,6 +1,8 @@
-"""The shipped models: their recorded accuracy and calibration on FER+ Valid (majority of ten votes) are reproduced by
-`python -m train evaluate`, with the .keras and the exported .tflite model alike, the two agree on real faces, and every
-command that made them is documented."""
+"""The shipped models: their recorded accuracy and calibration on FER+ Valid (majority of ten votes) and on the AffectNet
+hold-out are reproduced by `python -m train evaluate`, with the .keras and the exported .tflite model alike, the two agree on
+real faces, and every command that made them is documented. The numbers compared are read from each model's
+`metadata.json` and `evaluation.json` (what each number is, the command that measured it, its --json output), never from
+prose."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ MODELS = ROOT / "models"
 SHIPPED = ["happy-neutral-sad", "happy-sad", "emotions"]
 DEFAULT = "happy-neutral-sad"
 # Floors that guard against regressions (a broken crop rule or export drops far below them); what each model
-# reaches is recorded in its metadata and README and must be reproduced exactly. Emotions: plain accuracy.
+# reaches is recorded in its metadata.json and evaluation.json and must be reproduced exactly. Emotions: plain accuracy.
 FLOOR = {"happy-neutral-sad": ("balanced_accuracy", 0.80), "happy-sad": ("balanced_accuracy", 0.93), "emotions": ("accuracy", 0.78)}
 ECE_MAX = 0.03
 
@@ -25,10 +27,22 @@ def meta_of(name: str) -> dict:
     return json.loads((MODELS / name / "metadata.json").read_text())
 
 
+def evaluation(name: str, key: str) -> dict:
+    """One measurement of models/NAME/evaluation.json: its command and the --json output it gave."""
+    return json.loads((MODELS / name / "evaluation.json").read_text())["evaluations"][key]
+
+
 def evaluate(data, model, classes) -> dict:
     proc = run_cli("train", "evaluate", str(data), "--classes", ",".join(classes), "--model", str(model), "--json", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
+
+
+def assert_same_scores(measured: dict, stored: dict) -> None:
+    """The same pictures judged the same way: counts exact, rates to rounding."""
+    assert measured["images"] == stored["images"] and measured["confusion"] == stored["confusion"]
+    for key in ("accuracy", "balanced_accuracy", "ece"):
+        assert measured[key] == pytest.approx(stored[key], abs=1e-6), key
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -42,6 +56,7 @@ def test_recorded_accuracy_and_calibration_are_reproduced_by_both_files(name, fe
     metric, floor = FLOOR[name]
     assert keras_metrics[metric] >= floor
     assert lite_metrics["confusion"] == keras_metrics["confusion"]
+    assert_same_scores(keras_metrics, evaluation(name, "ferplus_valid")["result"])
     assert meta["calibration"]["ece_after"] <= ECE_MAX and keras_metrics["ece"] <= ECE_MAX
     assert meta["calibration"]["ece_after"] < meta["calibration"]["ece_before"]
 
@@ -50,23 +65,28 @@ def test_default_model_on_happy_and_sad_faces(ferplus_dir):
     """Judged among happy and sad only, the default is compared with the two-class model on the same pictures."""
     three = evaluate(ferplus_dir, MODELS / DEFAULT, ["happy", "sad"])
     assert three["restricted"]["classes"] == ["happy", "sad"]
-    score = three["restricted"]["balanced_accuracy"]
-    assert score >= 0.93  # a floor; the README states the measured value, checked here
-    assert f"happy-vs-sad balanced accuracy {score:.3f}" in (MODELS / DEFAULT / "README.md").read_text()
+    assert three["restricted"]["balanced_accuracy"] >= 0.93  # a floor; the measured value is recorded, checked here
+    stored = evaluation(DEFAULT, "ferplus_valid_happy_vs_sad")["result"]
+    assert_same_scores(three, stored)
+    assert_same_scores(three["restricted"], stored["restricted"])
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_affectnet_hold_out_numbers_in_the_readme_are_reproduced(name, affectnet_dir):
+def test_affectnet_hold_out_numbers_are_reproduced(name, affectnet_dir):
     """Faces in the wild that no shipped model trained on: the part of AffectNet a default run holds out (seeded,
-    stratified; the default trained on the rest), scored over the classes both have, as each model's README states it."""
+    stratified; the default trained on the rest), scored over the classes both have, as each model's evaluation.json
+    records it with its command."""
     classes = [c for c in ("happy", "neutral", "sad") if c in meta_of(name)["classes"]]
-    proc = run_cli("train", "evaluate", str(affectnet_dir), "--held-out", "--classes", ",".join(classes), "--model", name, "--json", timeout=600)
+    entry = evaluation(name, "affectnet_held_out")
+    args = ["train", "evaluate", "../shared/datasets/affectnet", "--held-out", "--classes", ",".join(classes), "--model", name, "--json"]
+    assert entry["command"] == " ".join(["python3", "-m", *args])  # the command recorded is the one run here
+    proc = run_cli(*args[:2], str(affectnet_dir), *args[3:], timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     m = json.loads(proc.stdout)
     assert m["split"] == "held out" and m["images"] == sum(m["per_class"][c]["support"] for c in classes) > 1300
-    recalls = ", ".join(f"{c} {m['per_class'][c]['recall']:.3f}" for c in classes)
-    stated = f"AffectNet hold-out: balanced accuracy {m['balanced_accuracy']:.3f} ({recalls}), ECE {m['ece']:.3f}"
-    assert stated in (MODELS / name / "README.md").read_text()
+    assert_same_scores(m, entry["result"])
+    for c in classes:
+        assert m["per_class"][c]["recall"] == pytest.approx(entry["result"]["per_class"][c]["recall"], abs=1e-9)
 
 
 def test_the_default_is_the_three_class_model():
@@ -76,13 +96,13 @@ def test_the_default_is_the_three_class_model():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_tflite_and_keras_probabilities_agree_on_real_faces(name, fer_dir, web_dir):
+def test_tflite_and_keras_probabilities_agree_on_real_faces(name, ferplus_dir, web_dir):
     from monitor.io.pictures import read_gray
     from monitor.vision.classify import load_classifier
     from monitor.vision.detect import HaarDetector
 
     lite, ker = load_classifier(MODELS / name / "model.tflite"), load_classifier(MODELS / name / "model.keras")
-    crops = [lite.crop_rule.whole(read_gray(p)) for c in ("happy", "sad") for p in sorted((fer_dir / "val" / c).iterdir())[:100]]
+    crops = [lite.crop_rule.whole(read_gray(p)) for p in sorted((ferplus_dir / "FER2013Valid").glob("*.png"))[:200]]
     detector = HaarDetector()
     for p in sorted((web_dir / "happy").glob("*.jpg"))[:30]:  # faces cut from real photos by the monitor's own path
         gray = read_gray(p)
@@ -105,6 +125,9 @@ def test_model_is_small_and_documented(name):
         assert start["command"] in readme
         start = start.get("init_from")
     assert (folder / "reliability.png").stat().st_size > 5000
+    measured = json.loads((folder / "evaluation.json").read_text())["evaluations"]
+    for key, entry in measured.items():  # each measurement's command is in the model card
+        assert entry["command"] in readme, key
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -48,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=program("monitor"),
         description="Box and label every face's emotion live, and log each result with a timestamp to a CSV mood log.",
-        epilog=EPILOG,
+        epilog=EPILOG.replace("python -m monitor", program("monitor")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         type=Path,
-        help=f"a shipped model by name ({', '.join(shipped_models())}; default {DEFAULT_MODEL}), or a model file or folder from `python -m train`",
+        help=f"a shipped model by name ({', '.join(shipped_models())}; default {DEFAULT_MODEL}), or a model file or folder from `{program('train')}`",
     )
     p.add_argument(
         "--classes",

@@ -26,7 +26,9 @@ def run_cli(command: Callable[[], int]) -> int:
     try:
         return command()
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        from monitor.core.text import printable
+
+        print(f"error: {printable(str(err))}", file=sys.stderr)  # a control character in a name cannot drive the terminal
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

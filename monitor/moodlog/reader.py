@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 from pyarrow import csv
 
+from monitor import program
 from monitor.core.errors import UserError
 from monitor.moodlog.schema import BASE_COLUMNS
 
@@ -82,7 +83,7 @@ def read_raw(path: Path) -> RawLog:
     and counted; they never make the whole file unreadable.
     """
     if not path.is_file():
-        raise UserError(f"{path}: log not found; pass the CSV written by `python -m monitor` (or the folder of a batch run's logs)")
+        raise UserError(f"{path}: log not found; pass the CSV written by `{program()}` (or the folder of a batch run's logs)")
     size = path.stat().st_size
     if size == 0:
         raise UserError(f"{path}: empty file; it holds no log rows")
@@ -96,7 +97,7 @@ def read_raw(path: Path) -> RawLog:
         lines_at_start = []
     header = lines_at_start[0].split(",") if lines_at_start else []
     if not header or any(not c.isprintable() for c in header):
-        raise UserError(f"{path}: not a mood log (not a readable CSV text file); pass the CSV written by `python -m monitor`")
+        raise UserError(f"{path}: not a mood log (not a readable CSV text file); pass the CSV written by `{program()}`")
     missing = [c for c in NEEDED if c not in header]
     if missing:
         raise UserError(f"{path}: not a mood log (missing columns {', '.join(missing)}); expected the columns {', '.join(BASE_COLUMNS)}")

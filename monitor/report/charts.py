@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from monitor.core.text import printable
+
 NO_FACE = "no face"
 
 
@@ -33,6 +35,7 @@ class TimelineRow:
     x: np.ndarray  # float seconds, or datetime64 (the log's own clock, no zone)
     width_s: np.ndarray
     shares: dict[str, np.ndarray]  # label -> share of the bucket's frames, stacked in this order ("no face" last)
+    span: tuple | None = None  # the x axis's range (as x: seconds or datetime64), shared by rows on one scale; None: the row's own
 
 
 @dataclass
@@ -116,7 +119,7 @@ class Canvas:
         turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
         self.parts.append(
             f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" dominant-baseline="central"{turn}>'
-            f"{html.escape(str(s))}</text>"
+            f"{html.escape(printable(s))}</text>"
         )
 
     def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = "black", width: float = 1) -> None:
@@ -129,7 +132,7 @@ class Canvas:
             f"M{a:.1f},{b:.1f}H{c:.1f}V{e:.1f}H{a:.1f}Z" for a, b, c, e in zip(x0[keep], y0[keep], x1[keep], y1[keep])
         )
         if d:
-            self.parts.append(f'<path d="{d}" {self.paint(label, colour)}><title>{html.escape(label)}</title></path>')
+            self.parts.append(f'<path d="{d}" {self.paint(label, colour)}><title>{html.escape(printable(label))}</title></path>')
 
     def paint(self, label: str, colour: str) -> str:
         if label == NO_FACE:  # nobody in view: hatched, so it never reads as one of the moods
@@ -240,9 +243,10 @@ def _timeline(t: Timeline) -> Canvas:
     top = 36.0
     for row in t.rows:
         clock = np.issubdtype(row.x.dtype, np.datetime64)
-        x = row.x.astype("datetime64[ns]").astype(np.int64) / 1e9 if clock else np.asarray(row.x, float)
+        x = _seconds(row.x)
         end = x + row.width_s
-        box = PlotArea(left, top, width - left - right, plot_h, (float(x.min()), float(end.max())) if len(x) else (0.0, 1.0), (0.0, 1.0))
+        span = tuple(_seconds(np.array(row.span))) if row.span else (x.min(), end.max()) if len(x) else (0.0, 1.0)
+        box = PlotArea(left, top, width - left - right, plot_h, (float(span[0]), float(span[1])), (0.0, 1.0))
         low = np.zeros(len(x))
         for label, share in row.shares.items():
             c.bars(box.px(x), box.px(end), box.py(low), box.py(low + share), label, t.colours.get(label, GREY))
@@ -253,6 +257,11 @@ def _timeline(t: Timeline) -> Canvas:
     if t.rows:
         legend(c, width - right + 10, 36, t.colours, labels)
     return c
+
+
+def _seconds(x: np.ndarray) -> np.ndarray:
+    """A timeline's x values as float seconds: since the epoch (clock times, datetime64) or into a video."""
+    return x.astype("datetime64[ns]").astype(np.int64) / 1e9 if np.issubdtype(x.dtype, np.datetime64) else np.asarray(x, float)
 
 
 def _faces(f: FaceBars) -> Canvas:

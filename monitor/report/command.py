@@ -1,4 +1,4 @@
-"""`python -m monitor report`: summarise and plot mood logs."""
+"""`python -m monitor report` (`emotion-monitor report` installed): summarise and plot mood logs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from monitor import program
 from monitor.core.errors import UserError
+from monitor.core.text import printable
 from monitor.report import charts
-from monitor.report.page import REPORT_FILES, counts_chart, faces_chart, label_colours, timeline_chart, write_html
+from monitor.report.page import REPORT_FILES, counts_chart, faces_chart, html_page, label_colours, timeline_chart, write_report
 from monitor.report.text import format_summary, summary_json
 
 if TYPE_CHECKING:
@@ -20,35 +21,51 @@ if TYPE_CHECKING:
     pass
 
 
+DEFAULT_LOGS = "logs"  # where the monitor writes its logs unless --log says otherwise
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=program("monitor") + " report", description="Summarise and plot one or more mood logs.")
-    p.add_argument("logs", nargs="+", type=Path, help="mood log CSV files written by python -m monitor, or folders of them")
+    p.add_argument(
+        "logs", nargs="*", type=Path, help=f"mood log CSV files written by {program()}, or folders of them (default: {DEFAULT_LOGS}/, where it logs)"
+    )
     p.add_argument("--out", type=Path, help="folder for the pictures and report.html (default: next to the first log)")
     p.add_argument("--every", help="time bucket for the mood timeline, e.g. 10s, 1min, 5min, 1h (default: from the recording's length)")
     p.add_argument("--face", help="only this face id (as printed in the per-face table)")
     p.add_argument(
         "--since", help="only rows at or after this time, as the report shows it (ISO 8601; without an offset, on the report's clock)"
     )
-    p.add_argument("--until", help="only rows at or before this time")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON (runs, then overall shares) instead of text")
+    p.add_argument("--until", help="only rows at or before this time (a date alone: until the end of that day)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON instead of text: runs, shares of every class, pictures, stretches, buckets, faces")
     return p
+
+
+def default_logs() -> Path:
+    """`report` with no log named: the folder the monitor logs to by default."""
+    folder = Path(DEFAULT_LOGS)
+    if not folder.is_dir():
+        raise UserError(f"{folder}/: no such folder (where {program()} logs by default); pass the mood logs to report, e.g. {program()} report mood.csv")
+    return folder
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    args.logs = args.logs or [default_logs()]
     from monitor.moodlog import reader  # no pandas: the logs are read while a thread imports it
 
     reader.importing("pandas")
     read = reader.read_all(args.logs)
     from monitor.report.runs import combine
-    from monitor.report.selection import check_every, filter_rows, parse_time
+    from monitor.report.selection import check_every, check_range, filter_rows, parse_time
     from monitor.report.statistics import CONFIDENCE_EDGES, confidence_counts, summarise
 
     every = check_every(args.every)
-    parse_time(args.since, "--since"), parse_time(args.until, "--until")  # a bad value is an error before any work
+    given = args.since, args.until
+    check_range(parse_time(args.since, "--since"), parse_time(args.until, "--until", end=True), given)  # before any work
     logs = combine(read)
     del read
-    since, until = parse_time(args.since, "--since", logs.offset), parse_time(args.until, "--until", logs.offset)
+    since, until = parse_time(args.since, "--since", logs.offset), parse_time(args.until, "--until", logs.offset, end=True)
+    check_range(since, until, given)
     rows = filter_rows(logs.rows, since, until, args.face)
     first = args.logs[0].resolve()
     out = args.out or (first / "report" if first.is_dir() else first.parent / f"{first.stem}-report")
@@ -79,9 +96,10 @@ def main(argv: list[str]) -> int:
         pictures.append(faces_chart(summary, out / "faces.svg", colours))
     if confidence:
         pictures.append(charts.Histogram(out / "confidence.svg", CONFIDENCE_EDGES, confidence, colours))
-    images = {chart.path.stem: charts.write(chart) for chart in pictures}  # in the page's order
+    images = {chart.path.stem: charts.render(chart) for chart in pictures}  # in the page's order
     text = format_summary(summary, notes)
-    write_html(summary, text, images, out / "report.html")  # the files first: a closed pipe must not cost them
-    print(f"wrote {out}/: report.html, {', '.join(f'{name}.svg' for name in images)}", file=sys.stderr)
+    files = {"report.html": html_page(summary, text, images), **{f"{name}.svg": svg for name, svg in images.items()}}
+    write_report(out, files)  # the files first: a closed pipe must not cost them
+    print(printable(f"wrote {out}/: {', '.join(files)}"), file=sys.stderr)
     print(json.dumps({**summary_json(summary), "notes": [*summary.notes, *notes]}) if args.json else text, flush=True)
     return 0

@@ -263,7 +263,7 @@ def combine(read: list[RawLog | UserError]) -> Logs:
         rows[col] = rows[col].astype("category")
     order = list(dict.fromkeys(c for classes in class_sets.values() for c in classes))  # the models' class order
     present = list(rows["label"].cat.categories)
-    rows["label"] = rows["label"].cat.set_categories([c for c in order if c in present] + [c for c in present if c not in order])
+    rows["label"] = rows["label"].cat.set_categories(order + [c for c in present if c not in order])  # a class never shown too
     if not rows["t"].is_monotonic_increasing:  # several logs, or clock changes
         rows = rows.sort_values("t", kind="stable", ignore_index=True)
     rows.attrs["offset"] = offset

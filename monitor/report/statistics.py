@@ -40,6 +40,8 @@ class Summary:
     offset: UtcOffsets = field(default_factory=UtcOffsets)
     pictures: pd.DataFrame | None = None  # picture -> faces, labels (photo logs)
     notes: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)  # every class of the logs' models (then any other label logged)
+    picture_labels: pd.Series | None = None  # label -> faces on the pictures with it (photo logs)
 
     @property
     def timed(self) -> pd.DataFrame:
@@ -77,12 +79,14 @@ def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame |
         coarser = next((b for b in BUCKETS if n_buckets * pd.Timedelta(every) / pd.Timedelta(b) <= MAX_BUCKETS), BUCKETS[-1])
         notes.append(f"--every {every} would draw {int(n_buckets):,} bars; used {coarser} instead (at most {MAX_BUCKETS:,})")
         every = coarser
-    timed, is_timed, pictures, faces = rows, None, None, None
+    timed, is_timed, pictures, picture_labels, faces = rows, None, None, None, None
     if (sources["kind"] == "picture").any():  # single pictures have no time line: a table of their own
         faces = face_rows(rows, has_face)
         pictures = per_picture(rows, faces, sources)
         is_timed = run_kinds(rows, sources) != "picture"
         timed = rows[is_timed]
+        on_pictures = np.bincount(labels_code[has_face & ~is_timed & (labels_code >= 0)], minlength=len(categories))
+        picture_labels = pd.Series({c: int(on_pictures[categories.index(c)]) for c in labels}, dtype=int)
     t = timed["t"]
     summary = Summary(
         span=(t.min(), t.max()) if len(timed) else (rows["t"].min(), rows["t"].max()),
@@ -97,6 +101,8 @@ def summarise(rows: pd.DataFrame, every: str | None = None, runs: pd.DataFrame |
         offset=rows.attrs.get("offset") or UtcOffsets(),
         pictures=pictures,
         notes=notes,
+        classes=[str(c) for c in categories],
+        picture_labels=picture_labels,
     )
     if faces is None:  # made after the buckets, so their temporaries and this copy are never held at once
         faces = face_rows(rows, has_face)

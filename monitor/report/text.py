@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from monitor.core.text import duration, plural
+from monitor.core.text import duration, plural, printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,9 +62,9 @@ def format_summary(s: Summary, notes: list[str]) -> str:
     if s.pictures is not None:
         faces = s.pictures["faces"]
         lines.append(f"pictures    {len(s.pictures)}, with a face {int((faces > 0).sum())}; faces per label: " + ", ".join(
-            f"{k} {int(round(v * int(faces.sum())))}" for k, v in s.shares.items()
+            f"{k} {n}" for k, n in s.picture_labels.items()
         ))
-        lines.append(_table(s.pictures.head(50)))
+        lines += _table(s.pictures.head(50))
     if not s.stretches.empty:
         lines.append("longest stretch per label (one face, no gap over 2 s):")
         for label, r in s.stretches.iterrows():
@@ -75,24 +75,25 @@ def format_summary(s: Summary, notes: list[str]) -> str:
     if len(s.buckets):
         lines.append(f"mood per {s.every} (share of frames):")
         b = s.buckets.drop(columns=["width_s"]).assign(frames=s.buckets["frames"].astype(int))
-        lines.append(_table(b, index_fmt=lambda key: bucket_label(s, *key)))
+        lines += _table(b, index_fmt=lambda key: bucket_label(s, *key))
     if len(s.faces):
         lines.append("per face:")
-        lines.append(_table(s.faces.assign(seconds=s.faces["seconds"].map(duration))))
+        lines += _table(s.faces.assign(seconds=s.faces["seconds"].map(duration)))
     lines += [f"note: {n}" for n in [*s.notes, *notes]]
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))  # a name's newline or ESC cannot break a line or reach the terminal
 
 
-def _table(df: pd.DataFrame, index_fmt=str, limit: int = 50) -> str:
+def _table(df: pd.DataFrame, index_fmt=str, limit: int = 50) -> list[str]:
+    """The table's lines, right-aligned; each cell printable, so a column stays one width."""
     shown = df.head(limit)
-    cols = list(shown.columns)
-    rows = [[index_fmt(i)] + [_cell(v) for v in r] for i, r in zip(shown.index, shown.itertuples(index=False))]
+    cols = [printable(c) for c in shown.columns]
+    rows = [[printable(index_fmt(i))] + [printable(_cell(v)) for v in r] for i, r in zip(shown.index, shown.itertuples(index=False))]
     widths = [max(len(str(x)) for x in col) for col in zip(["", *cols], *rows)]
     out = ["  " + "  ".join(str(h).rjust(w) for h, w in zip(["", *cols], widths))]
     out += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     if len(df) > limit:
         out.append(f"  ... {len(df) - limit} more rows (all in report.html)")
-    return "\n".join(out)
+    return out
 
 
 def _cell(v) -> str:
@@ -104,28 +105,57 @@ def _cell(v) -> str:
 
 
 def summary_json(s: Summary) -> dict:
-    """The summary for scripts: every run in its own time, then the overall shares."""
-    labels = list(s.shares.index)
-    runs = []
-    for name, r in s.sources.iterrows():
-        runs.append(
+    """The summary for scripts, with what the text shows: every run in its own time, the overall shares, pictures, longest
+    stretches, the mood per bucket and per face. Shares have a key for every class of the logs' models, 0 when never shown."""
+    classes = s.classes or list(s.shares.index)
+    when = lambda t: t.tz_convert(s.offset.at(t)).isoformat(timespec="milliseconds")  # noqa: E731
+    shares = lambda r: {c: round(float(r.get(c, 0.0)), 4) for c in classes}  # noqa: E731
+    runs = [
+        {
+            "run": name,
+            "source": r["source"],
+            "kind": r["kind"],
+            "start": when(r["start"]),
+            "seconds": round(float(r["seconds"]), 3),
+            "frames": int(r["frames"]),
+            "faces": int(r["faces"]),
+            "face_frames": int(r["face_frames"]),
+            "share": shares(r),
+        }
+        for name, r in s.sources.iterrows()
+    ]
+    out = {"runs": runs, "frames": s.frames, "frames_with_face": s.frames_with_face, "classes": classes, "share": shares(s.shares)}
+    if len(s.timed):
+        out["span"] = {"start": when(s.span[0]), "end": when(s.span[1]), "seconds": round((s.span[1] - s.span[0]).total_seconds(), 3)}
+    if s.pictures is not None:
+        out["picture_faces"] = {c: int(s.picture_labels.get(c, 0)) for c in classes}
+        out["pictures"] = [
             {
-                "run": name,
-                "source": r["source"],
-                "kind": r["kind"],
-                "start": r["start"].tz_convert(s.offset.at(r["start"])).isoformat(timespec="milliseconds"),
-                "seconds": round(float(r["seconds"]), 3),
-                "frames": int(r["frames"]),
+                "picture": name,
                 "faces": int(r["faces"]),
-                "face_frames": int(r["face_frames"]),
-                "share": {label: round(float(r[label]), 4) for label in labels},
+                "labels": r["labels"].split(", ") if r["faces"] else [],
+                "mean_confidence": _number(r["mean confidence"]),
             }
-        )
-    return {
-        "runs": runs,
-        "frames": s.frames,
-        "frames_with_face": s.frames_with_face,
-        "share": {label: round(float(v), 4) for label, v in s.shares.items()},
-        "every": s.every,
-        "notes": s.notes,
-    }
+            for name, r in s.pictures.iterrows()
+        ]
+    out["longest"] = [
+        {"label": label, "seconds": round(float(r["seconds"]), 3), "run": r["source"], "face": r["face"], "start": when(r["start"]), "at_s": _number(r["at_s"])}
+        for label, r in s.stretches.iterrows()
+    ]
+    out["every"] = s.every
+    out["buckets"] = [
+        {"run": run, "start": when(start), "at_s": _number((start - s.sources.loc[run, "start"]).total_seconds()) if s.sources.loc[run, "kind"] == "video" else None,
+         "frames": int(r["frames"]), "no_face": round(float(r["no face"]), 4), "share": shares(r)}
+        for (run, start), r in s.buckets.iterrows()
+    ]
+    out["faces"] = [
+        {"face": face, "frames": int(r["frames"]), "seconds": round(float(r["seconds"]), 3), "share": shares(r), "mean_confidence": _number(r["mean confidence"])}
+        for face, r in s.faces.iterrows()
+    ]
+    out["notes"] = list(s.notes)
+    return out
+
+
+def _number(v, digits: int = 4) -> float | None:
+    """A float for JSON, None where it is missing (JSON has no NaN)."""
+    return None if v is None or v != v else round(float(v), digits)
