@@ -48,7 +48,9 @@ def monitor_for(args):
     """The Python API's EmotionMonitor for these options: the command line runs the same model, pipelines and rules as scripts."""
     from monitor.api import EmotionMonitor
 
-    return EmotionMonitor(args.model, args.classes, args.min_face, args.smooth, args.detect_every)
+    return EmotionMonitor(
+        args.model, args.classes, args.min_face, args.smooth, args.detect_every, class_bias=args.class_bias, blur=args.blur, bars=not args.no_bars
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

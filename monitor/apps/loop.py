@@ -153,13 +153,14 @@ class JsonLines:
     A reader that goes away (`| head -1`) ends the run as the window's q would: every row is still logged.
     """
 
-    source: str
+    source: str | Callable[[FrameResult], str]
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     name: str = "jsonl"
 
     def __call__(self, result: FrameResult) -> bool:
+        source = self.source(result) if callable(self.source) else self.source
         try:
-            self.stream.write(json.dumps(frame_record(result, self.source)) + "\n")
+            self.stream.write(json.dumps(frame_record(result, source)) + "\n")
             self.stream.flush()
         except BrokenPipeError:
             with open(os.devnull, "w") as devnull:  # Python would report the pipe again when it flushes at exit

@@ -113,6 +113,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def record_run(log: Path, monitor, source: str, args, mode: str) -> None:
+    """The log's sidecar gains this run's record: program, model and the options that change labels (moodlog.provenance)."""
+    from monitor.moodlog.provenance import append_run, run_record
+
+    settings = {
+        "mode": mode,
+        "classes": list(args.classes) if args.classes else None,
+        "class_bias": args.class_bias,
+        "smooth": args.smooth,
+        "detect_every": args.detect_every,
+        "min_face": args.min_face,
+        "stride": args.stride,
+        "blur": args.blur,
+    }
+    append_run(log, run_record(monitor.classifier, source, settings))
+
+
 def display_available() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from monitor.apps.options import display_available
+from monitor.apps.options import display_available, record_run
 from monitor.core.errors import UserError
 from monitor.core.types import Frame, FrameResult
 from monitor.io.paths import check_output_file, ensure_folder, same_file
@@ -105,9 +105,24 @@ class Pictures:
             yield Frame(image, 0, 0.0, mtime)  # every picture is frame 0 of its own: nothing carries over
 
 
-def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | None, show: bool, recursive: bool, quiet: bool) -> PhotoStats:
-    """Label one picture or a folder of pictures; rows go to `log`, annotated copies to `output` (checked by `plan_output`)."""
-    from monitor.apps.loop import Annotate, FrameLoop, LogRows
+def run_photos(
+    source: Path,
+    pipeline: Pipeline,
+    log: MoodLog,
+    output: Path | None,
+    show: bool,
+    recursive: bool,
+    quiet: bool,
+    blur: bool = False,
+    bars: bool = True,
+    jsonl: bool = False,
+) -> PhotoStats:
+    """Label one picture or a folder of pictures; rows go to `log`, annotated copies to `output` (checked by `plan_output`).
+
+    `blur` pixelates the faces in what is shown and written, `bars` draws probability bars, `jsonl`
+    writes one JSON object per picture to standard output (the per-picture lines then go to stderr).
+    """
+    from monitor.apps.loop import Annotate, Blur, FrameLoop, JsonLines, LogRows
 
     stats = PhotoStats()
     pictures = Pictures(source, recursive, stats)
@@ -125,7 +140,7 @@ def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | No
         if not result.faces:
             stats.no_face.append(pictures.name)
         lines = "\n".join(describe(result, pictures.name))
-        (bar.write if bar else print)(lines, file=sys.stdout)
+        (bar.write if bar else print)(lines, file=sys.stderr if jsonl else sys.stdout)
 
     def write(result: FrameResult) -> None:
         target = output if not folder else output_path_for(pictures.path, folder, output)
@@ -139,7 +154,9 @@ def run_photos(source: Path, pipeline: Pipeline, log: MoodLog, output: Path | No
         cv2.destroyAllWindows()
 
     steps = [LogRows(log, lambda _: pictures.name), tell]
-    steps += [Annotate()] if output or show else []
+    steps += [JsonLines(lambda _: pictures.name)] if jsonl else []
+    steps += [Blur(keep=1)] if blur and (output or show) else []  # each picture alone: no boxes carried over
+    steps += [Annotate(bars=bars)] if output or show else []
     steps += [write] if output else []
     steps += [window] if show and not folder else []
     FrameLoop(pipeline, steps, each_alone=True).run_all(pictures)
@@ -195,7 +212,8 @@ def run(args, source: Path, monitor, output: Path | None) -> int:
     show = source.is_file() and not args.no_display and display_available()
     pipeline = monitor.picture_pipeline()  # pictures: the thorough search, speed matters less
     with MoodLog(log_path, monitor.classes) as log:
-        stats = run_photos(source, pipeline, log, output, show, args.recursive, args.quiet)
+        record_run(log_path, monitor, str(source), args, "photos")
+        stats = run_photos(source, pipeline, log, output, show, args.recursive, args.quiet, args.blur, not args.no_bars, args.jsonl)
     if not args.quiet:
         print(summary(stats) + f"\nlog: {log_path}" + (f"   annotated: {output}" if output else ""), file=sys.stderr)
     if stats.pictures == 0:
