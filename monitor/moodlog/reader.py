@@ -9,12 +9,16 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from pyarrow import csv
 
 from monitor.core.errors import UserError
 from monitor.moodlog.schema import BASE_COLUMNS, QUOTE, TEXT_COLUMNS, unprotect
+
+if TYPE_CHECKING:  # the reader itself needs no pandas
+    import pandas as pd
 
 NEEDED = ["timestamp", "source", "frame", "stream_time_s", "face_id", "label", "confidence"]
 
@@ -207,7 +211,7 @@ def original_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, column.type)
 
 
-def text_as_written(df):
+def text_as_written(df: pd.DataFrame) -> pd.DataFrame:
     """The text columns of a log read as pandas strings (the tolerant read), as they were before the writer protected them."""
     for name in TEXT_COLUMNS:
         df[name] = df[name].str.removeprefix(QUOTE)

@@ -67,7 +67,7 @@ class MoodLog:
             header = _header(head)
             if header is None:
                 raise UserError(
-                    f"{self.path}: not a mood log (binary content, such as a video or a picture); "
+                    f"{self.path}: not a mood log (it does not start with a line of CSV text: a video, a picture?); "
                     "it was left untouched: pass a .csv path for --log"
                 )
             if header != self.columns:
@@ -104,7 +104,7 @@ class MoodLog:
         for column in TEXT_COLUMNS:
             frame[column] = [protect(v) if isinstance(v, str) else v for v in frame[column]]
             cr = cr or any(isinstance(v, str) and "\r" in v for v in frame[column])
-        if cr:  # a CR in a name: quoted only when CR ends lines (Python < 3.12); each row then ends in \n again
+        if cr:  # a CR in a name: the csv module quotes a CR only when it ends lines; each row then ends in \n again
             text = "".join(frame.iloc[[i]].to_csv(header=False, index=False, lineterminator="\r\n")[:-2] + "\n" for i in range(len(frame)))
         else:
             text = frame.to_csv(header=False, index=False, lineterminator="\n")
