@@ -204,6 +204,13 @@ def test_text_cells_a_spreadsheet_would_run_are_quoted_and_read_back_as_written(
     assert set(table.column("label").to_pylist()) == {classes[0]}
 
 
+def test_a_file_name_that_is_not_utf8_is_quoted_and_logged_as_its_own_bytes(tmp_path):
+    path = tmp_path / "log.csv"
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 1), os.fsdecode(b"=ph\xf6to.jpg"), 2))
+    assert b",'=ph\xf6to.jpg,0," in path.read_bytes()
+
+
 def test_reader_gives_one_name_to_a_source_logged_before_and_after_quoting(tmp_path):
     """A log begun by an older version holds =a as is; rows appended now hold '=a: both read as =a, one category."""
     from monitor.moodlog import reader

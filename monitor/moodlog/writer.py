@@ -102,7 +102,7 @@ class MoodLog:
         frame = pd.DataFrame(self._rows, columns=self.columns, dtype=object).astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
         cr = False
         for column in TEXT_COLUMNS:
-            frame[column] = [protect(v) if isinstance(v, str) else v for v in frame[column]]
+            frame[column] = pd.Series([protect(v) if isinstance(v, str) else v for v in frame[column]], frame.index, object)
             cr = cr or any(isinstance(v, str) and "\r" in v for v in frame[column])
         if cr:  # a CR in a name: the csv module quotes a CR only when it ends lines; each row then ends in \n again
             text = "".join(frame.iloc[[i]].to_csv(header=False, index=False, lineterminator="\r\n")[:-2] + "\n" for i in range(len(frame)))
