@@ -33,11 +33,13 @@ def _need(path: Path) -> Path:
     return path
 
 
-def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m ...` from the project root, as a user would."""
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run `python -m ...` from the project root, as a user would (or from `cwd`, this checkout's code still imported)."""
+    if cwd != ROOT:  # relative paths as a user in another folder types them
+        env = {"PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         errors="surrogateescape",  # file names that are not UTF-8 come back as they were printed
