@@ -21,6 +21,16 @@ def test_parse_spec():
     assert parse_spec("clip.mp4") == ("file", "clip.mp4")
 
 
+def test_a_file_named_with_a_url_inside_is_a_file(tmp_path, monkeypatch):
+    """A video called `=HYPERLINK("http://...")` is a file, not a stream: a URL starts with its scheme."""
+    name = '=HYPERLINK("http://evil.example","click me")'
+    assert parse_spec(name) == ("file", name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "http:").mkdir()
+    (tmp_path / "http:" / "x.mp4").write_bytes(b"")
+    assert parse_spec("http://x.mp4") == ("file", "http://x.mp4")  # an existing file wins over a look-alike URL
+
+
 def test_latest_reader_drops_frames_instead_of_lagging(videos_dir):
     source = open_source(str(videos_dir / "frown_then_smile.mp4"))  # 250 frames at 30 fps
     reader = LatestFrameReader(source)
