@@ -12,7 +12,7 @@ from monitor.errors import UserError
 from monitor.faces import CropRule
 from tests.conftest import face_like
 from tests.test_images import make_dodgy_files
-from train.dataset import scan
+from train.data.scan import scan
 
 
 def make_classes(root, counts: dict[str, int], size: int = 48):
@@ -136,7 +136,7 @@ def test_missing_folder_fails_clearly(tmp_path):
 def test_tf_dataset_streams_crops_through_the_crop_rule(tmp_path):
     import numpy as np
 
-    from train.dataset import load_crop, tf_dataset
+    from train.data.pipeline import load_crop, tf_dataset
 
     make_classes(tmp_path, {"happy": 5, "sad": 5}, size=60)
     s = scan(tmp_path, "whole")
@@ -153,7 +153,7 @@ def test_mixup_blends_pictures_and_labels_alike_keeping_each_class_dominant():
     import numpy as np
     import tensorflow as tf
 
-    from train.dataset import mixup
+    from train.data.pipeline import mixup
 
     n = 64
     x = np.zeros((n, 4, 4, 1), np.float32) + np.arange(n, dtype=np.float32)[:, None, None, None]  # picture i is all i
@@ -177,7 +177,8 @@ def test_each_epoch_has_its_own_order_wherever_the_run_starts(tmp_path):
     import keras
 
     from monitor.faces import CropRule
-    from train.dataset import Sample, tf_dataset
+    from train.data.pipeline import tf_dataset
+    from train.data.samples import Sample
 
     keras.utils.set_random_seed(0)
     for i in range(10):
@@ -196,7 +197,7 @@ def test_each_epoch_has_its_own_order_wherever_the_run_starts(tmp_path):
 def test_faces_mode_per_data_folder(tmp_path):
     import cv2
 
-    from train.dataset import face_modes
+    from train.data.sources import face_modes
 
     assert face_modes("auto") == {"": "auto"} and face_modes("whole,wild=detect") == {"": "whole", "wild": "detect"}
     with pytest.raises(UserError, match="'sometimes' is not one of auto, detect, whole"):

@@ -42,3 +42,13 @@ def test_it_imports_neither_tensorflow_nor_train():
     code = "import sys, monitor.core.metadata; print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'train')))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_but_changes_the_key_order_as_a_dict_would():
+    """A changed key keeps its place, a new one goes last, one removed and set again goes last: the files training wrote before."""
+    meta = ModelMetadata.from_dict({"classes": ["a", "b"], "crop_rule": {"size": 48}, "metrics": {}, "future": 1})
+    assert list(meta.but(classes=("b", "a")).to_dict()) == ["classes", "crop_rule", "metrics", "future"]
+    assert list(meta.but(export_command="x", class_bias={}).to_dict()) == ["classes", "crop_rule", "metrics", "future", "export_command", "class_bias"]
+    assert list(meta.but(metrics=None).but(metrics={"val": {}}).to_dict()) == ["classes", "crop_rule", "future", "metrics"]
+    built = ModelMetadata(classes=("a", "b"), crop_rule={"size": 48}, format=1)
+    assert list(built.to_dict()) == ["format", "classes", "crop_rule"]  # as constructed: the fields' order

@@ -637,7 +637,7 @@ def test_the_write_check_of_two_workers_at_once_does_not_collide(tmp_path):
     A fixed probe name lost that race: one worker's unlink removed the other's probe. Here the other
     worker's probe is present (as a folder, so that a fixed name cannot be written) while this one checks.
     """
-    from train.__main__ import check_writable
+    from train.run_folder import check_writable
 
     (tmp_path / ".write-test").mkdir()
     check_writable(tmp_path)

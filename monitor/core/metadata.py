@@ -39,7 +39,9 @@ class Calibration:
 class ModelMetadata:
     """Every key of metadata.json, in the order training writes them; None is a key that is absent.
 
-    `extra` keeps keys this version does not know, so a newer file round-trips.
+    `extra` keeps keys this version does not know, so a newer file round-trips. `order` keeps
+    the keys' order as read, and `but` changes it as a dict would (a new key goes last), so a
+    rewritten file differs from the old one only where it changed.
     """
 
     format: int | None = None
@@ -64,17 +66,18 @@ class ModelMetadata:
     metrics_before_export: dict | None = None
     export_command: str | None = None
     extra: dict = field(default_factory=dict)
+    order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelMetadata:
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = {f.name for f in fields(cls)} - {"extra", "order"}
         values = {k: v for k, v in d.items() if k in known}
         values["classes"] = tuple(d["classes"])
         if values.get("picture_search") is not None:
             values["picture_search"] = tuple(values["picture_search"])
         if values.get("calibration") is not None:
             values["calibration"] = Calibration(**values["calibration"])
-        return cls(**values, extra={k: v for k, v in d.items() if k not in known})
+        return cls(**values, extra={k: v for k, v in d.items() if k not in known}, order=tuple(d))
 
     @classmethod
     def read(cls, path: Path) -> ModelMetadata:
@@ -82,16 +85,20 @@ class ModelMetadata:
         path = path / METADATA if path.is_dir() else path
         return cls.from_dict(json.loads(path.read_text()))
 
+    def keys(self) -> list[str]:
+        """The keys present, in the file's order: as read, then as set."""
+        present = [f.name for f in fields(self) if f.name not in ("extra", "order") and getattr(self, f.name) is not None]
+        present += list(self.extra)
+        return [k for k in self.order if k in present] + [k for k in present if k not in self.order]
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "extra" or value is None:
-                continue
+        for key in self.keys():
+            value = self.extra[key] if key in self.extra else getattr(self, key)
             if isinstance(value, tuple):
                 value = list(value)
-            out[f.name] = value.to_dict() if isinstance(value, Calibration) else value
-        return {**out, **self.extra}
+            out[key] = value.to_dict() if isinstance(value, Calibration) else value
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -102,8 +109,10 @@ class ModelMetadata:
         return path
 
     def but(self, **changes: Any) -> ModelMetadata:
-        """A copy with these fields changed (None removes a key)."""
-        return replace(self, **changes)
+        """A copy with these fields changed, as `meta[key] = value` would: None removes a key, a new key goes last."""
+        order = [k for k in self.keys() if changes.get(k, 0) is not None]
+        order += [k for k, v in changes.items() if v is not None and k not in order]
+        return replace(self, **changes, order=tuple(order))
 
     @property
     def data_dirs(self) -> list[Path]:

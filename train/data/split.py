@@ -1,0 +1,57 @@
+"""The seeded, stratified split of a run's pictures into train, val and test: by file, so no face leaks across."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from monitor.errors import UserError
+from train.data.layout import SPLITS, folder_layout, list_files
+
+
+def split_files(files_by_class: dict[int, list[Path]], fractions: tuple[float, float], seed: int) -> dict[str, list[tuple[Path, int]]]:
+    """Stratified, seeded split into train/val/test by file (never by face, so no leakage)."""
+    rng = random.Random(seed)
+    out: dict[str, list[tuple[Path, int]]] = {s: [] for s in SPLITS}
+    for label, files in sorted(files_by_class.items()):
+        files = list(files)
+        rng.shuffle(files)
+        n_val = int(round(len(files) * fractions[0]))
+        n_test = int(round(len(files) * fractions[1]))
+        if len(files) >= 3:  # every split that is asked for gets at least one file per class
+            n_val = max(int(fractions[0] > 0), n_val)
+            n_test = max(int(fractions[1] > 0), n_test)
+        out["val"] += [(p, label) for p in files[:n_val]]
+        out["test"] += [(p, label) for p in files[n_val : n_val + n_test]]
+        out["train"] += [(p, label) for p in files[n_val + n_test :]]
+    return out
+
+
+def held_out(folder: Path, classes: list[str], seed: int, fractions: tuple[float, float], split: str = "test") -> list[tuple[Path, int]]:
+    """(path, class index) of the pictures of a class-folder set that a training run held out as `split`.
+
+    The same seeded, stratified split as training makes (`split_files`, classes in the run's
+    order), recomputed from the model's metadata, so a model is scored on pictures it never
+    saw: the real-face hold-out of a run that learnt from this folder beside others.
+    """
+    by_class = {i: list_files(folder / c) for i, c in enumerate(classes) if (folder / c).is_dir()}
+    if not by_class:
+        raise UserError(f"{folder}: no folder for any of the model's classes ({', '.join(classes)})")
+    return split_files(by_class, fractions, seed)[split]
+
+
+# moves to monitor.core.split at merge
+def model_held_out(folder: Path, meta: dict) -> list[tuple[Path, int]]:
+    """held_out() for a model's metadata. For a folder the model never learnt from (all of it unseen), the part that a run with the
+    default seed and fractions would hold out: the same pictures a model trained on it by default is scored on."""
+    data = meta.get("data", {})
+    dirs = data.get("dir")
+    names = [Path(d).name for d in (dirs if isinstance(dirs, list) else [dirs] if dirs else [])]
+    if not folder.is_dir():
+        raise UserError(f"--held-out {folder}: no such folder")
+    if folder_layout(folder)[0] != "class folders":
+        raise UserError(f"--held-out {folder}: not a folder of class folders; its own splits are its held-out pictures")
+    if folder.resolve().name not in names:  # never seen: every picture is unseen; score the part a default run would hold out
+        return held_out(folder, list(meta["classes"]), 0, (0.15, 0.15))
+    fractions = tuple(data.get("fractions", (0.15, 0.15)))
+    return held_out(folder, list(meta["classes"]), int(meta.get("training", {}).get("seed", 0)), fractions)
