@@ -111,7 +111,7 @@ def train_into(args: argparse.Namespace, out: Path, command: str) -> int:
     plot_curves(history, out)
     write_bad_files(data.skipped, [p for p, _, _ in data.no_face], out)
 
-    print(f"\ntrained {meta.training['epochs_run']} epochs in {seconds / 60:.1f} min on {meta.training['device']}; best epoch {meta.training['best_epoch']}")
+    print(f"\ntrained {epochs_run} epochs in {seconds / 60:.1f} min on {meta.training['device']}; best epoch {training['best_epoch']}")
     for split, m in meta.metrics.items():
         print(f"\n{split}:\n{format_report(m)}")
     for source_name, by_split in (meta.metrics_by_source or {}).items():

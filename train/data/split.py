@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from monitor.core.metadata import DEFAULT_FRACTIONS, ModelMetadata
 from monitor.errors import UserError
 from train.data.layout import SPLITS, folder_layout, list_files
 
@@ -44,14 +45,11 @@ def held_out(folder: Path, classes: list[str], seed: int, fractions: tuple[float
 def model_held_out(folder: Path, meta: dict) -> list[tuple[Path, int]]:
     """held_out() for a model's metadata. For a folder the model never learnt from (all of it unseen), the part that a run with the
     default seed and fractions would hold out: the same pictures a model trained on it by default is scored on."""
-    data = meta.get("data", {})
-    dirs = data.get("dir")
-    names = [Path(d).name for d in (dirs if isinstance(dirs, list) else [dirs] if dirs else [])]
+    record = ModelMetadata.from_dict(meta)
     if not folder.is_dir():
         raise UserError(f"--held-out {folder}: no such folder")
     if folder_layout(folder)[0] != "class folders":
         raise UserError(f"--held-out {folder}: not a folder of class folders; its own splits are its held-out pictures")
-    if folder.resolve().name not in names:  # never seen: every picture is unseen; score the part a default run would hold out
-        return held_out(folder, list(meta["classes"]), 0, (0.15, 0.15))
-    fractions = tuple(data.get("fractions", (0.15, 0.15)))
-    return held_out(folder, list(meta["classes"]), int(meta.get("training", {}).get("seed", 0)), fractions)
+    if folder.resolve().name not in [d.name for d in record.data_dirs]:  # never seen: every picture is unseen; score the part a default run would hold out
+        return held_out(folder, list(record.classes), 0, DEFAULT_FRACTIONS)
+    return held_out(folder, list(record.classes), record.seed, record.fractions)
