@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_one_line_error, run_cli
-from tests.train_fixtures import ferplus_faces
-
-pytest_plugins = ["tests.train_fixtures"]
+from tests.train_helpers import ferplus_faces
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import assert_one_line_error, face_like, run_cli
-from tests.train_fixtures import ferplus_faces
+from tests.train_helpers import ferplus_faces
 
 pytest_plugins = ["tests.train_fixtures"]
 

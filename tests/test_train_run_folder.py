@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import assert_one_line_error, face_like, run_cli
-from tests.train_fixtures import slice_of
+from tests.train_helpers import slice_of
 
 pytest_plugins = ["tests.train_fixtures"]
 

@@ -45,7 +45,7 @@ def check_source(source: str | None, dirs: list[Path], option: str, given: str |
             )
 
 
-def check_numbers(args) -> None:
+def check_numbers(args: argparse.Namespace) -> None:
     """Every numeric option in its range, or a one-line error naming it (before any slow work)."""
     import math
 

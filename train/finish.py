@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.core.metadata import Calibration, ModelMetadata
 from monitor.errors import UserError
@@ -17,8 +18,11 @@ from train.data import layout
 from train.data.samples import Scan
 from train.data.scan import progress, scan
 
+if TYPE_CHECKING:
+    import keras
 
-def load_keras(path: Path, what_to_do: str):
+
+def load_keras(path: Path, what_to_do: str) -> keras.Model:
     """A saved Keras model for more training or export; a damaged file is a user error."""
     import keras
 

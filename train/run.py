@@ -6,6 +6,7 @@ import argparse
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor import quiet
 from monitor.core.metadata import ModelMetadata
@@ -15,6 +16,9 @@ from train.data.samples import Scan
 from train.data.scan import progress, scan
 from train.finish import calibration_line, load_keras, save_and_evaluate
 from train.options import FitOptions, read_state
+
+if TYPE_CHECKING:
+    import keras
 
 NOT_CHIEF = -1  # train_into's answer on a multi-worker run's other workers
 
@@ -163,7 +167,7 @@ def epochs_from(args: argparse.Namespace) -> int:
     return min(state["epoch"], args.epochs) if state else 0
 
 
-def load_source(folder: Path) -> tuple[Path, object]:
+def load_source(folder: Path) -> tuple[Path, keras.Model]:
     """The .keras file and model of the run that --init-from names."""
     from monitor.classifier import resolve
     from train.model import base_network
@@ -172,7 +176,7 @@ def load_source(folder: Path) -> tuple[Path, object]:
     return path, base_network(load_keras(path, "retrain it or pass another --init-from"))
 
 
-def init_features(path: Path, source, classifier) -> dict:
+def init_features(path: Path, source: keras.Model, classifier: keras.Model) -> dict:
     """Copy the features of another run's model (`source`, from `path`) into `classifier`; provenance for the metadata."""
     from monitor.classifier import read_metadata
     from train.model import copy_features, widths_of, widths_text

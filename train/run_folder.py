@@ -3,6 +3,7 @@ meanwhile, and the checkpoint folder beside it that --resume continues from."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -69,7 +70,7 @@ def publish(work: Path, out: Path) -> None:
 NOT_COMPARED_ON_RESUME = ("resume", "overwrite", "verbose", "peer_timeout")
 
 
-def prepare_checkpoint(args, out: Path) -> Path:
+def prepare_checkpoint(args: argparse.Namespace, out: Path) -> Path:
     """The folder that keeps a run's state after every epoch: new for a fresh run, checked against the options for --resume."""
     folder = out.parent / f".{out.name}.checkpoint"
     settings = {k: v for k, v in vars(args).items() if k not in NOT_COMPARED_ON_RESUME and k != "checkpoint"}

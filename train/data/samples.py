@@ -1,8 +1,4 @@
-"""A run's faces once verified: one Sample per face, gathered per split in a Scan with what was left out.
-
-Every file is checked by decoding it. Files that cannot be used are skipped and reported,
-never deleted; the user's folder is only ever read.
-"""
+"""A run's faces once verified: one Sample per face, gathered per split in a Scan with what was left out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Verify every picture of the data folder(s) and turn each face in it into a Sample of its split."""
+"""Verify every picture of the data folder(s) and turn each face in it into a Sample of its split.
+
+Every file is checked by decoding it. Files that cannot be used are skipped and reported,
+never deleted; the user's folder is only ever read.
+"""
 
 from __future__ import annotations
 
