@@ -100,7 +100,8 @@ class StreamClock:
 
     Index / average rate is wrong for a variable-frame-rate video (a phone's 3.200 s frame
     logged at 2.795 s); the pts are right for both kinds. A frame without a usable timestamp
-    (none, or not after the one before) is placed one average frame after the previous one.
+    (none, or not after the one before) falls back to index / average rate, and at least one
+    average frame after the one before.
     """
 
     def __init__(self, fps: float) -> None:
