@@ -199,3 +199,42 @@ def slice_of(src: Path, dst: Path, per_class: int) -> Path:
         for f in sorted(class_dir.iterdir())[:per_class]:
             shutil.copy(f, dst / class_dir.name / f.name)
     return dst
+
+
+def write_timed_video(path: Path, times: list[float], size: tuple[int, int] = (64, 48)) -> Path:
+    """A video whose frames sit at exactly `times` (seconds; uneven for a variable frame rate), each a different gray.
+
+    Written with PyAV and explicit pts, as a phone writes its recordings; the last frame lasts as
+    long as the one before it.
+    """
+    from fractions import Fraction
+
+    import av
+
+    time_base = Fraction(1, 90000)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.codec_context.time_base = time_base
+        stream.options = {"tune": "zerolatency"}  # no B-frames: packets in time order
+        last = round((times[-1] - times[-2]) / time_base) if len(times) > 1 else 3000
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), (i * 37) % 256, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = round(t / time_base), time_base
+            for packet in stream.encode(frame):
+                packet.duration = last
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def video_times(path: Path) -> tuple[list[float], float]:
+    """(each frame's time in seconds, the video's duration: the last frame's time plus how long it lasts), read with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [(f.pts, f.duration) for f in container.decode(stream)]
+        tb = float(stream.time_base)
+    return [p * tb for p, _ in frames], (frames[-1][0] + frames[-1][1]) * tb
