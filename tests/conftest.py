@@ -6,12 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import MODEL_DIR, ROOT, SHARED, _need, assert_one_line_error, face_like, run_cli  # noqa: F401 (train tests import these from here until moved)
-
-
-@pytest.fixture(scope="session")
-def fer_dir() -> Path:
-    return _need(SHARED / "datasets" / "fer2013-happy-sad")
+from tests.helpers import SHARED, _need, ferplus_faces, make_dodgy_files, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +27,18 @@ def web_dir() -> Path:
 @pytest.fixture(scope="session")
 def videos_dir() -> Path:
     return _need(SHARED / "videos")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """One short training run on a split layout (happy and sad faces) with dodgy files mixed in: (root, model folder, process, dodgy).
+
+    Trained once a session for every test that reads or copies it; none changes its files.
+    """
+    root = tmp_path_factory.mktemp("data")
+    ferplus_faces(root / "data" / "train", "train", 120)
+    ferplus_faces(root / "data" / "val", "val", 40)
+    dodgy = make_dodgy_files(root / "data" / "train" / "sad")
+    out = root / "model"
+    proc = run_cli("train", str(root / "data"), "--out", str(out), "--epochs", "2", "--seed", "3", timeout=600)
+    return root, out, proc, dodgy

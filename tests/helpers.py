@@ -5,7 +5,9 @@ Fixtures live in conftest.py; every helper a test file needs is imported from he
 
 from __future__ import annotations
 
+import csv
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,11 +35,13 @@ def _need(path: Path) -> Path:
     return path
 
 
-def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m ...` from the project root, as a user would."""
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run `python -m ...` from the project root, as a user would (or from `cwd`, this checkout's code still imported)."""
+    if cwd != ROOT:  # relative paths as a user in another folder types them
+        env = {"PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         errors="surrogateescape",  # file names that are not UTF-8 come back as they were printed
@@ -152,3 +156,85 @@ def write_labels(path, labels, classes=("happy", "neutral", "sad"), source="clip
             rows.append(head + [1, 10, 10, 50, 50, label, 0.8, *p])
     pd.DataFrame(rows, columns=columns_for(classes)).to_csv(path, index=False)
     return path
+
+
+def make_classes(root, counts: dict[str, int], size: int = 48):
+    for name, n in counts.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            cv2.imwrite(str(root / name / f"{i:03d}.png"), face_like(size, smile=name == "happy", seed=i))
+
+
+# FER+'s vote columns (after file name and face box), named as FER-2013's class folders; then unknown and NF
+FERPLUS_CLASSES = ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt")
+FERPLUS_SPLITS = {"train": "FER2013Train", "val": "FER2013Valid"}
+
+
+def ferplus_faces(dst: Path, split: str, per_class: int, classes: tuple[str, ...] = ("happy", "sad")) -> Path:
+    """Class folders dst/<class>/ of the first `per_class` FER+ pictures of `split` whose one most-voted class is each class.
+
+    The same 48x48 faces as FER-2013's folders (FER+ relabelled them by ten votes each), copied.
+    """
+    src = _need(SHARED / "datasets" / "ferplus") / FERPLUS_SPLITS[split]
+    picked: dict[str, list[str]] = {c: [] for c in classes}
+    with (src / "label.csv").open(newline="") as f:
+        for row in csv.reader(f):
+            votes = [int(v) for v in row[2:12]]
+            top = max(votes)
+            name = FERPLUS_CLASSES[votes.index(top)] if votes.count(top) == 1 and votes.index(top) < len(FERPLUS_CLASSES) else None
+            if name in picked and len(picked[name]) < per_class:
+                picked[name].append(row[0])
+    for name, files in picked.items():
+        assert len(files) == per_class, f"FER+ {split} has only {len(files)} {name} faces"
+        (dst / name).mkdir(parents=True)
+        for file in files:
+            shutil.copy(src / file, dst / name / file)
+    return dst
+
+
+def slice_of(src: Path, dst: Path, per_class: int) -> Path:
+    """A small copy of a class-folder tree (the first files of each class)."""
+    for class_dir in sorted(p for p in src.iterdir() if p.is_dir()):
+        (dst / class_dir.name).mkdir(parents=True)
+        for f in sorted(class_dir.iterdir())[:per_class]:
+            shutil.copy(f, dst / class_dir.name / f.name)
+    return dst
+
+
+def write_timed_video(path: Path, times: list[float], size: tuple[int, int] = (64, 48)) -> Path:
+    """A video whose frames sit at exactly `times` (seconds; uneven for a variable frame rate), each a different gray.
+
+    Written with PyAV and explicit pts, as a phone writes its recordings; the last frame lasts as
+    long as the one before it.
+    """
+    from fractions import Fraction
+
+    import av
+
+    time_base = Fraction(1, 90000)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.codec_context.time_base = time_base
+        stream.options = {"tune": "zerolatency"}  # no B-frames: packets in time order
+        last = round((times[-1] - times[-2]) / time_base) if len(times) > 1 else 3000
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), (i * 37) % 256, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = round(t / time_base), time_base
+            for packet in stream.encode(frame):
+                packet.duration = last
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def video_times(path: Path) -> tuple[list[float], float]:
+    """(each frame's time in seconds, the video's duration: the last frame's time plus how long it lasts), read with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [(f.pts, f.duration) for f in container.decode(stream)]
+        tb = float(stream.time_base)
+    return [p * tb for p, _ in frames], (frames[-1][0] + frames[-1][1]) * tb

@@ -13,6 +13,7 @@ from monitor.apps import signals
 from monitor.apps.options import check_options, parser
 from monitor.core.errors import UserError
 from monitor.io.video_sink import VideoSink
+from tests.helpers import video_times
 
 
 def args(**overrides) -> argparse.Namespace:
@@ -74,18 +75,32 @@ def test_q_quits_and_a_missing_gui_is_a_user_error(monkeypatch):
         cli.Window().show(np.zeros((4, 4, 3), np.uint8))
 
 
-def test_output_video_lasts_as_long_as_the_live_session(tmp_path):
-    """Frames dropped by a live source are filled with the last annotated frame: 2 s of stream = 2 s of video."""
-    path = tmp_path / "out.mp4"
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi"])
+def test_output_video_lasts_as_long_as_the_live_session(tmp_path, suffix):
+    """Each frame at its capture time, shown until the next: frames a live source dropped are covered, 2 s of stream = 2 s of video."""
+    path = tmp_path / f"out{suffix}"
     sink = VideoSink(path, fps=10.0)
     image = np.zeros((48, 64, 3), np.uint8)
-    for t in (0.0, 0.1, 0.5, 1.25, 1.9):  # frames arrived irregularly, most dropped
+    times = [0.0, 0.1, 0.5, 1.25, 1.9]  # frames arrived irregularly, most dropped
+    for t in times:
         sink.write(image, stream_time_s=t)
     sink.close()
-    cap = cv2.VideoCapture(str(path))
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    cap.release()
-    assert count == sink.written == 20  # 1.9 s at 10 fps, frames 0..19
+    got, duration = video_times(path)
+    slot = 0.1 if suffix == ".avi" else 1e-4  # AVI has a constant rate: each frame in its nearest slot
+    assert sink.written == 5 and np.allclose(got, times, atol=slot / 2 + 1e-9)
+    assert duration == pytest.approx(2.0, abs=1e-3)  # the last frame lasts 1 / fps
+
+
+def test_output_keeps_a_variable_frame_rate_and_skipped_frames(tmp_path):
+    """Frames at their own uneven times (a phone video, or every 3rd frame of --stride 3): none drifts, the video lasts as long."""
+    times = [0.0, 1 / 30, 2 / 30, 0.3, 0.35, 1.0, 1.1]
+    sink = VideoSink(tmp_path / "out.mp4", fps=10.0)
+    for i, t in enumerate(times):
+        sink.write(np.full((48, 64, 3), i * 30, np.uint8), t + 5.0)  # counted from the first frame written
+    sink.close()
+    got, duration = video_times(tmp_path / "out.mp4")
+    assert np.allclose(got, times, atol=1e-4)
+    assert duration == pytest.approx(1.2, abs=1e-3)
 
 
 def test_batch_output_writes_each_frame_once(tmp_path):

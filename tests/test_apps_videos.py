@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, run_cli, video_times, write_timed_video
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,23 @@ def test_a_video_that_fails_midway_is_reported_and_the_others_finish(recordings,
     assert proc.returncode == 1
     assert "error: 2 of 4 videos failed" in proc.stderr and "FAILED: ended early" in proc.stderr
     assert (logs / "mood-cut.csv.failed").is_file() and (logs / "mood-a.csv").is_file() and (logs / "mood-b.csv").is_file()
+
+
+def test_stride_output_of_a_folder_keeps_each_videos_times(tmp_path, videos_dir):
+    """--stride 2 --output on a folder: each annotated copy at its frames' own times (a variable rate too), as long as its video."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(videos_dir / "grin.mp4", folder / "grin.mp4")  # 25 fps
+    vfr = [i / 30 for i in range(30)] + [1 + i / 10 for i in range(1, 11)]
+    write_timed_video(folder / "vfr.mp4", vfr)
+    proc = run_cli("monitor", "--source", str(folder), "--stride", "2", "--jobs", "1", "--log", str(tmp_path / "logs"), "--output", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    for name, times in {"grin": [i / 25 for i in range(78)], "vfr": vfr}.items():
+        log = pd.read_csv(tmp_path / "logs" / f"mood-{name}.csv").drop_duplicates("frame")
+        assert log.stream_time_s.tolist() == [round(t, 3) for t in times[::2]], name
+        got, duration = video_times(tmp_path / "out" / f"{name}.mp4")
+        assert np.allclose(got, times[::2], atol=1e-4), name
+        assert abs(duration - video_times(folder / f"{name}.mp4")[1]) < 0.1, name
 
 
 def test_two_jobs_give_the_same_logs_as_one(recordings, tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import MODEL_DIR, ROOT, assert_one_line_error, run_cli, truncated_avi
+from tests.helpers import MODEL_DIR, ROOT, assert_one_line_error, run_cli, truncated_avi, video_times, write_timed_video
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +43,31 @@ def test_batch_video_log_and_output(tmp_path, videos_dir):
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
     cap.release()
     assert "72 frames" in proc.stderr and "labels:" in proc.stderr
+
+
+def test_a_variable_frame_rate_video_is_logged_and_recorded_at_its_own_times(tmp_path):
+    """30 fps for a second, then 10 fps: frame 30 is at 1.1 s (index / average rate said 1.86 s), and so is its copy in --output."""
+    times = [i / 30 for i in range(30)] + [1 + i / 10 for i in range(1, 21)]
+    video, log, out = write_timed_video(tmp_path / "vfr.mp4", times), tmp_path / "log.csv", tmp_path / "out.mp4"
+    proc = run_cli("monitor", "--source", str(video), "--log", str(log), "--output", str(out), "--no-display")
+    assert proc.returncode == 0, proc.stderr
+    df = read_log(log)
+    assert df.frame.tolist() == list(range(50)) and df.stream_time_s.tolist() == [round(t, 3) for t in times]
+    got, duration = video_times(out)
+    assert np.allclose(got, times, atol=1e-4)  # no drift against the original
+    assert abs(duration - video_times(video)[1]) < 0.1  # 3.1 s in; the last frame lasts one average frame
+
+
+def test_stride_output_plays_as_long_as_the_video(tmp_path, videos_dir):
+    """--stride 3: every 3rd frame annotated, each shown until the next, so 2.4 s in is 2.4 s out (was 0.8 s, three times too fast)."""
+    src, log, out = videos_dir / "single_face.mp4", tmp_path / "log.csv", tmp_path / "out.mp4"
+    proc = run_cli("monitor", "--source", str(src), "--stride", "3", "--log", str(log), "--output", str(out), "--no-display")
+    assert proc.returncode == 0, proc.stderr
+    df = read_log(log).drop_duplicates("frame")
+    assert df.frame.tolist() == list(range(0, 72, 3)) and df.stream_time_s.tolist() == [round(i / 30, 3) for i in range(0, 72, 3)]
+    got, duration = video_times(out)
+    assert np.allclose(got, [i / 30 for i in range(0, 72, 3)], atol=1e-4)
+    assert duration == pytest.approx(video_times(src)[1], abs=1e-3)
 
 
 def test_no_face_video_logs_empty_rows(tmp_path, videos_dir):

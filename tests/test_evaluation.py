@@ -119,8 +119,8 @@ def test_held_out_pictures_of_a_models_own_run_are_scored_by_both_commands(tmp_p
     """A model that learnt from a class-folder set beside others is scored on the part its run held out, never trained on."""
     import shutil
 
+    from monitor.core.split import held_out
     from tests.helpers import ROOT
-    from train.dataset import held_out
 
     cap = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
     frames = [cap.read()[1] for _ in range(40)]

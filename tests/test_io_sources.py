@@ -12,6 +12,10 @@ import pytest
 from monitor.core.errors import UserError
 from monitor.io.paths import parse_spec
 from monitor.io.sources import LatestFrameReader, Source, frames, open_source
+from tests.helpers import write_timed_video
+
+# a phone-like variable frame rate: 30 fps for a second, then 10 fps for two (average 16.1 fps)
+VFR_TIMES = [i / 30 for i in range(30)] + [1 + i / 10 for i in range(1, 21)]
 
 
 def test_parse_spec():
@@ -19,6 +23,16 @@ def test_parse_spec():
     assert parse_spec("2") == ("camera", 2)
     assert parse_spec("rtsp://cam.local/stream") == ("stream", "rtsp://cam.local/stream")
     assert parse_spec("clip.mp4") == ("file", "clip.mp4")
+
+
+def test_a_file_named_with_a_url_inside_is_a_file(tmp_path, monkeypatch):
+    """A video called `=HYPERLINK("http://...")` is a file, not a stream: a URL starts with its scheme."""
+    name = '=HYPERLINK("http://evil.example","click me")'
+    assert parse_spec(name) == ("file", name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "http:").mkdir()
+    (tmp_path / "http:" / "x.mp4").write_bytes(b"")
+    assert parse_spec("http://x.mp4") == ("file", "http://x.mp4")  # an existing file wins over a look-alike URL
 
 
 def test_latest_reader_drops_frames_instead_of_lagging(videos_dir):
@@ -66,6 +80,34 @@ def test_batch_frames_stride(videos_dir):
     source = open_source(str(videos_dir / "single_face.mp4"))
     idx = [f.index for f in frames(source, stride=5)]
     assert idx == list(range(0, 72, 5))
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_a_variable_frame_rate_video_is_timed_by_its_timestamps(tmp_path, stride):
+    """Frame 30 is at 1.1 s by its pts; index / average rate would say 1.86 s."""
+    source = open_source(str(write_timed_video(tmp_path / "vfr.mp4", VFR_TIMES)))
+    got = [(f.index, f.stream_time_s) for f in frames(source, stride)]
+    source.release()
+    assert [i for i, _ in got] == list(range(0, len(VFR_TIMES), stride))
+    assert np.allclose([t for _, t in got], VFR_TIMES[::stride], atol=1e-6)
+
+
+def test_constant_rate_times_are_index_over_rate(videos_dir):
+    source = open_source(str(videos_dir / "grin.mp4"))  # 25 fps
+    got = [round(f.stream_time_s, 3) for f in frames(source)]
+    source.release()
+    assert got == [round(i / 25, 3) for i in range(78)]
+
+
+def test_realtime_plays_a_variable_frame_rate_file_at_its_own_times(tmp_path):
+    times = [0.0, 0.05, 0.1, 0.4, 0.5, 0.9]
+    source = open_source(str(write_timed_video(tmp_path / "vfr.mp4", times)))
+    reader = LatestFrameReader(source)
+    got = list(reader)  # whichever frames a slow machine hands over, each carries its own time
+    reader.stop()
+    source.release()
+    assert got and all(abs(f.stream_time_s - times[f.index]) < 1e-6 for f in got)
+    assert got[-1].index == len(times) - 1
 
 
 @pytest.mark.parametrize("spec, needle", [("99", "cannot open camera"), ("/no/such/video.mp4", "not found")])

@@ -15,6 +15,7 @@ from monitor.core.errors import UserError
 from monitor.core.types import Box, Face, Frame, FrameResult, Prediction
 from monitor.moodlog.schema import columns_for, rows_for
 from monitor.moodlog.writer import MoodLog
+from tests.helpers import assert_one_line_error, run_cli
 
 CLASSES = ("happy", "sad")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
@@ -168,3 +169,173 @@ def test_opening_a_log_loads_pandas_in_the_background_so_the_first_write_does_no
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith("True 0"), proc.stdout
     assert "import-pandas" in proc.stdout
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","click me")', "+cmd|calc.mp4", "@SUM(1+1).mp4", "-2+3", "\tx", "\r=1", "'quoted", "''twice"]
+
+
+def cells(path: Path) -> list[list[str]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return list(csv.reader(f))[1:]
+
+
+def test_text_cells_a_spreadsheet_would_run_are_quoted_and_read_back_as_written(tmp_path):
+    """Sources and labels starting with = + - @ tab CR get a leading ' in the file (as does one starting with '),
+    numbers stay numbers, the reader gives back the original text, and the API's rows are the original text."""
+    from monitor.moodlog import reader
+
+    classes = ("=cmd|' /C calc'!A0", "sad")
+    path = tmp_path / "log.csv"
+    with MoodLog(path, classes) as log:
+        for i, name in enumerate([*FORMULAS, "plain", "cam -1"]):
+            frame = Frame(np.zeros((10, 10, 3), np.uint8), i, -0.5, 1_790_000_000.0 + i)
+            face = Face(Box(-3, 5, 40, 40), 1, Prediction((0.8, 0.2), classes), Prediction((0.6, 0.4), classes))
+            rows = rows_for(FrameResult(frame, (face,)), name, 2)
+            assert rows[0][1] == name and rows[0][9] == classes[0]  # the API's rows (EmotionMonitor.dataframe): as given
+            log.add(rows)
+    written = cells(path)
+    assert [r[1] for r in written] == ["'" + s for s in FORMULAS] + ["plain", "cam -1"]
+    assert {r[9] for r in written} == {"'" + classes[0]}
+    assert all(r[3] == "-0.5" and r[5] == "-3" for r in written)  # numbers are not quoted, even negative ones
+    table = reader.read_raw(path).table
+    assert table.column("source").to_pylist() == [*FORMULAS, "plain", "cam -1"]
+    assert set(table.column("label").to_pylist()) == {classes[0]}
+
+
+def test_a_file_name_that_is_not_utf8_is_quoted_and_logged_as_its_own_bytes(tmp_path):
+    path = tmp_path / "log.csv"
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 1), os.fsdecode(b"=ph\xf6to.jpg"), 2))
+    assert b",'=ph\xf6to.jpg,0," in path.read_bytes()
+
+
+def test_reader_gives_one_name_to_a_source_logged_before_and_after_quoting(tmp_path):
+    """A log begun by an older version holds =a as is; rows appended now hold '=a: both read as =a, one category."""
+    from monitor.moodlog import reader
+
+    path = tmp_path / "log.csv"
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 1), "=a", 2))
+    path.write_text(path.read_text().replace("'=a", "=a"))  # as the older version wrote it
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(1, 1), "=a", 2))
+    assert [r[1] for r in cells(path)] == ["=a", "'=a"]
+    source = reader.read_raw(path).table.column("source")
+    assert source.to_pylist() == ["=a", "=a"]
+    assert list(source.to_pandas().cat.categories) == ["=a"]
+
+
+def test_a_log_saved_with_a_byte_order_mark_is_read_and_appended_to(tmp_path):
+    """A spreadsheet's "CSV UTF-8" starts with a BOM (and ends lines with CRLF): read, appended to, still one BOM."""
+    from monitor.moodlog import reader
+
+    path = tmp_path / "log.csv"
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 1), "cam", 2))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert reader.read_raw(path).classes == list(CLASSES)
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(1, 1), "cam", 2))
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbftimestamp,") and data.count(b"\xef\xbb\xbf") == 1
+    raw = reader.read_raw(path)
+    assert raw.classes == list(CLASSES) and raw.table.column("frame").to_pylist() == [0, 1]
+
+
+def test_a_byte_order_mark_alone_is_an_empty_log(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"\xef\xbb\xbf")
+    with MoodLog(path, CLASSES) as log:
+        log.add(rows_for(result(0, 1), "cam", 2))
+    assert path.read_bytes().startswith(b"\xef\xbb\xbftimestamp,") and len(pd.read_csv(path)) == 1
+
+
+MP4_HEAD = (
+    b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41\x00\x00\x00\x08free\x00\x02\x9e\x1bmdat\x00\x00\x02\xad\x06\x05\xff\xffx264"
+)
+
+
+def test_a_video_as_log_is_refused_in_one_line_without_its_bytes(tmp_path):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(MP4_HEAD * 100)
+    with pytest.raises(UserError) as err, MoodLog(path, CLASSES):
+        pass
+    message = str(err.value)
+    assert message.startswith(f"{path}: not a mood log") and ".csv" in message and "ftyp" not in message
+    assert message.isprintable() and "\n" not in message
+    assert path.read_bytes() == MP4_HEAD * 100
+
+
+def test_other_columns_are_shown_short_and_escaped(tmp_path):
+    """A text file's first line is shown as a short excerpt, characters that are not printable escaped."""
+    path = tmp_path / "notes.csv"
+    path.write_text("\u202etitle," + "x" * 500 + ",b\n1,2,3\n")  # a right-to-left override: the terminal would turn the line around
+    with pytest.raises(UserError, match="other columns") as err, MoodLog(path, CLASSES):
+        pass
+    message = str(err.value)
+    shown = message.split("other columns (")[1].split("); it was left")[0]
+    assert message.isprintable() and shown.startswith("\\u202etitle, xxx") and shown.endswith("x...") and len(shown) <= 160
+    path.write_text("\x1b]0;pwned\x07title,b\n")  # terminal escape sequences: not a CSV header
+    with pytest.raises(UserError, match="notes.csv: not a mood log") as err, MoodLog(path, CLASSES):
+        pass
+    assert str(err.value).isprintable()
+
+
+def test_the_tolerant_read_gives_back_the_text_as_written():
+    from monitor.moodlog.reader import text_as_written
+
+    df = pd.DataFrame({"source": ["'=a", "''b", "c", None], "label": ["'-x", "happy", None, None]}, dtype="string")
+    assert text_as_written(df)[["source", "label"]].astype(object).where(df.notna(), None).values.tolist() == [
+        ["=a", "-x"], ["'b", "happy"], ["c", None], [None, None],
+    ]  # fmt: skip
+
+
+def monitor_video(video, log: str, cwd: Path, *extra: str):
+    return run_cli("monitor", "--source", str(video), "--no-display", "--log", log, "--max-frames", "4", *extra, cwd=cwd)
+
+
+def report_json(log: str, cwd: Path) -> dict:
+    import json
+
+    proc = run_cli("monitor", "report", log, "--json", "--out", "r", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+def test_videos_named_as_formulas_are_logged_as_text_and_reported_by_their_names(tmp_path, videos_dir):
+    """python -m monitor with videos named =HYPERLINK(...) (no extension), +cmd|calc.mp4, @SUM(1+1).mp4: the log's
+    source cells start with ' (a spreadsheet shows them as text), and the report names the videos as given."""
+    names = [FORMULAS[0], "+cmd|calc.mp4", "@SUM(1+1).mp4"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)  # the first holds "http://": folders
+        (tmp_path / name).write_bytes((videos_dir / "grin.mp4").read_bytes())
+        proc = monitor_video(name, "mood.csv", tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert {r[1] for r in cells(tmp_path / "mood.csv")} == {"'" + n for n in names}
+    assert [run["source"] for run in report_json("mood.csv", tmp_path)["runs"]] == names
+
+
+@pytest.mark.slow
+def test_a_log_saved_by_a_spreadsheet_with_a_bom_is_reported_and_appended_to(tmp_path, videos_dir):
+    proc = monitor_video(videos_dir / "grin.mp4", "mood.csv", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    log = tmp_path / "mood.csv"
+    log.write_bytes(b"\xef\xbb\xbf" + log.read_bytes().replace(b"\n", b"\r\n"))  # "CSV UTF-8" as a spreadsheet saves it
+    assert report_json("mood.csv", tmp_path)["frames"] == 4
+    proc = monitor_video(videos_dir / "grin.mp4", "mood.csv", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_bytes().count(b"\xef\xbb\xbf") == 1
+    assert [run["frames"] for run in report_json("mood.csv", tmp_path)["runs"]] == [4, 4]
+
+
+@pytest.mark.slow
+def test_a_video_passed_as_log_is_one_line_naming_it_without_its_bytes(tmp_path, videos_dir):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes((videos_dir / "grin.mp4").read_bytes())
+    proc = monitor_video(videos_dir / "grin.mp4", str(clip), tmp_path)
+    assert_one_line_error(proc, "clip.mp4: not a mood log", ".csv")
+    assert all(line.isprintable() for line in proc.stderr.splitlines())
+    assert "ftyp" not in proc.stderr and clip.read_bytes() == (videos_dir / "grin.mp4").read_bytes()

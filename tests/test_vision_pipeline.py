@@ -137,7 +137,7 @@ def test_the_pipeline_crops_with_the_models_own_rule():
 
 
 def test_evaluation_crops_with_the_models_own_rule(tmp_path):
-    from train.dataset import Sample, Scan
+    from train.data.samples import Sample, Scan
     from train.evaluate import predict_split
 
     image = np.random.default_rng(1).integers(0, 255, (120, 160), dtype=np.uint8)

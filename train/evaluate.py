@@ -93,7 +93,7 @@ def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions
     A picture with several faces is judged by its largest face. Folder classes are matched
     to the model's classes by name.
     """
-    from train.dataset import load_crop
+    from train.data.pipeline import load_crop
 
     model_classes = list(classifier.classes)
     unknown = [c for c in scan.classes if c not in model_classes]

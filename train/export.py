@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import platform
 from dataclasses import asdict
@@ -17,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from monitor.core.metadata import ModelMetadata  # noqa: E402
 
 
 def save_models(classifier, out_dir: Path) -> dict[str, str]:
@@ -31,25 +32,25 @@ def save_models(classifier, out_dir: Path) -> dict[str, str]:
     return {"keras": keras_path.name, "tflite": tflite_path.name}
 
 
-def build_metadata(classes: list[str], rule, faces: str, files: dict, command: str, data: dict, training: dict) -> dict:
+def build_metadata(classes: list[str], rule, faces: str, files: dict, command: str, data: dict, training: dict) -> ModelMetadata:
     """Everything needed to use the model right and to know where it came from (metrics added later)."""
     from monitor.vision.detect import DetectorSettings, PictureSearch
 
-    return {
-        "format": 1,
-        "classes": classes,
-        "input": {"size": rule.size, "channels": 1, "color": "gray", "pixel_range": [0, 255], "scaling": "inside the model"},
-        "crop_rule": rule.to_dict(),
-        "faces": faces,
-        "detector": asdict(DetectorSettings()),
-        "picture_search": list(PictureSearch.STEPS),  # how --faces detect/auto found faces in larger pictures
-        "files": files,
-        "command": command,
-        "data": data,
-        "training": {**training, "device": device_description()},
-        "versions": versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    return ModelMetadata(
+        format=1,
+        classes=tuple(classes),
+        input={"size": rule.size, "channels": 1, "color": "gray", "pixel_range": [0, 255], "scaling": "inside the model"},
+        crop_rule=rule.to_dict(),
+        faces=faces,
+        detector=asdict(DetectorSettings()),
+        picture_search=tuple(PictureSearch.STEPS),  # how --faces detect/auto found faces in larger pictures
+        files=files,
+        command=command,
+        data=data,
+        training={**training, "device": device_description()},
+        versions=versions(),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
 
 
 def versions() -> dict[str, str]:
@@ -71,12 +72,6 @@ def device_description() -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     return f"GPU ({gpus[0].name})" if gpus else f"CPU ({os.cpu_count()} cores)"
-
-
-def write_metadata(meta: dict, out_dir: Path) -> Path:
-    path = out_dir / "metadata.json"
-    path.write_text(json.dumps(meta, indent=2) + "\n")
-    return path
 
 
 def write_bad_files(skipped: list[tuple[str, str]], no_face: list[str], out_dir: Path) -> Path:

@@ -124,7 +124,7 @@ def fit(
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(),  # targets come smoothed per source (dataset.tf_dataset)
+        loss=keras.losses.CategoricalCrossentropy(),  # targets come smoothed per source (train.data.pipeline.tf_dataset)
         metrics=["accuracy"],
     )
     stopper = keras.callbacks.EarlyStopping(
@@ -145,7 +145,7 @@ def fit(
         validation_data=val_ds,
         epochs=options.epochs,
         initial_epoch=initial_epoch,
-        steps_per_epoch=steps_per_epoch,  # the data is one stream of every epoch's batches (see dataset.tf_dataset)
+        steps_per_epoch=steps_per_epoch,  # the data is one stream of every epoch's batches (see train.data.pipeline.tf_dataset)
         class_weight=weights,
         callbacks=callbacks,
         shuffle=False,  # tf.data already reshuffles every epoch

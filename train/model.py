@@ -1,4 +1,4 @@
-"""The network: a compact VGG-style CNN with scaling as its first layer; augmentation (train/augment.py) in front while training."""
+"""The network: a compact VGG-style CNN with scaling as its first layer; augmentation (train/data/augment.py) in front while training."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def widths_of(classifier: keras.Model) -> tuple[int, ...]:
 
 def with_augmentation(classifier: keras.Model) -> keras.Model:
     """The training model: augmentation in front of the classifier (weights shared)."""
-    from train.augment import augmentation  # needs TensorFlow; the network itself runs on any Keras backend
+    from train.data.augment import augmentation  # needs TensorFlow; the network itself runs on any Keras backend
 
     inputs = keras.Input(classifier.input_shape[1:], name="face")
     return keras.Model(inputs, classifier(augmentation()(inputs)), name="training_model")

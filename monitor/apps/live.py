@@ -57,7 +57,7 @@ def run(args, monitor) -> int:
     message, code = None, 0
     window = Window() if show else None
     with MoodLog(log_path, monitor.classes) as log:  # opened first: a bad --log fails before any work
-        sink = VideoSink(args.output, source.fps) if args.output else None
+        sink = VideoSink(args.output, source.fps if live else source.fps / args.stride) if args.output else None  # frames' rate
         reader = LatestFrameReader(source) if live else None
         bar = progress_bar(source, args) if not live and not args.quiet else None
         stats.bar = bar
@@ -73,7 +73,7 @@ def run(args, monitor) -> int:
         if window or sink:
             steps.append(Annotate(lambda: stats.fps) if live else Annotate())  # a recording shows no processing rate
         if sink:
-            steps.append(Record(sink, live))
+            steps.append(Record(sink))
         if window:
             steps.append(window)
         steps.append(after)

@@ -122,15 +122,14 @@ class Blur:
 
 @dataclass
 class Record:
-    """Write the (annotated) frame to a video: at its capture time when live, else one frame after another."""
+    """Write the (annotated) frame to a video at its own time in the stream (a variable rate, --stride and dropped frames keep the timing)."""
 
     sink: VideoSink
-    live: bool = False
     name: str = "record"
 
     def __call__(self, result: FrameResult) -> None:
         frame = result.frame
-        self.sink.write(frame.image, frame.stream_time_s if self.live else None)
+        self.sink.write(frame.image, frame.stream_time_s)
 
 
 def frame_record(result: FrameResult, source: str) -> dict:

@@ -204,7 +204,7 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
         if job.output:
             from monitor.io.video_sink import VideoSink
 
-            sink = VideoSink(Path(job.output), source.fps / s.stride)
+            sink = VideoSink(Path(job.output), source.fps / s.stride)  # the rate frames come at; each is written at its own time
         with MoodLog(partial, monitor.classes) as log:
             steps = [LogRows(log, job.video), count] + ([Annotate(), Record(sink)] if sink else [])
             FrameLoop(monitor.video_pipeline(), steps).run_all(frames(source, s.stride))

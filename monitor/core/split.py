@@ -11,9 +11,9 @@ import random
 from pathlib import Path
 
 from monitor.core.errors import UserError
+from monitor.core.metadata import DEFAULT_FRACTIONS, ModelMetadata
 
 SPLITS = ("train", "val", "test")
-DEFAULT_FRACTIONS = (0.15, 0.15)  # val, test
 LABEL_FILE = "label.csv"  # a vote-labelled folder (FER+) has one beside its pictures
 SPLIT_FOLDERS = {"train": "train", "val": "val", "test": "test", "FER2013Train": "train", "FER2013Valid": "val", "FER2013Test": "test"}
 
@@ -69,14 +69,11 @@ def is_class_folder_set(folder: Path) -> bool:
 def model_held_out(folder: Path, meta: dict) -> list[tuple[Path, int]]:
     """held_out() for a model's metadata. For a folder the model never learnt from (all of it unseen), the part that a run with the
     default seed and fractions would hold out: the same pictures a model trained on it by default is scored on."""
-    data = meta.get("data", {})
-    dirs = data.get("dir")
-    names = [Path(d).name for d in (dirs if isinstance(dirs, list) else [dirs] if dirs else [])]
+    record = ModelMetadata.from_dict(meta)
     if not folder.is_dir():
         raise UserError(f"--held-out {folder}: no such folder")
     if not is_class_folder_set(folder):
         raise UserError(f"--held-out {folder}: not a folder of class folders; its own splits are its held-out pictures")
-    if folder.resolve().name not in names:  # never seen: every picture is unseen; score the part a default run would hold out
-        return held_out(folder, list(meta["classes"]), 0, DEFAULT_FRACTIONS)
-    fractions = tuple(data.get("fractions", DEFAULT_FRACTIONS))
-    return held_out(folder, list(meta["classes"]), int(meta.get("training", {}).get("seed", 0)), fractions)
+    if folder.resolve().name not in [d.name for d in record.data_dirs]:  # never seen: every picture is unseen; score the part a default run would hold out
+        return held_out(folder, list(record.classes), 0, DEFAULT_FRACTIONS)
+    return held_out(folder, list(record.classes), record.seed, record.fractions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,6 @@ def parse_spec(spec: str) -> tuple[str, str | int]:
     spec = str(spec).strip()
     if spec.isdigit():
         return "camera", int(spec)
-    if "://" in spec:
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", spec) and not os.path.exists(spec):  # a URL's scheme, and no file of that name
         return "stream", spec
     return "file", spec

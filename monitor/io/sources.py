@@ -3,23 +3,30 @@
 `open_source` turns the `--source` argument into an opened `cv2.VideoCapture`. `frames`
 reads every frame (batch mode); `LatestFrameReader` reads on its own thread and keeps only
 the newest frame, so a slow frame never makes the picture fall behind (live mode, and
-`--realtime`, which plays a file at its own rate as if it were a camera).
+`--realtime`, which plays a file at its own rate as if it were a camera). A file's frames are
+timed by the container's own timestamps (`StreamClock`), so a variable-frame-rate video (most
+phone recordings) is logged, paced and recorded at its real times.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 
 from monitor.core.errors import UserError
 from monitor.core.types import Frame
 from monitor.io.paths import opencv_path, parse_spec
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -88,19 +95,47 @@ def open_source(spec: str, say=lambda text: None) -> Source:
     return Source(spec, kind, capture, float(fps), max(count, 0))
 
 
+class StreamClock:
+    """A file's frame times from the container's timestamps (pts), counted from its first frame.
+
+    Index / average rate is wrong for a variable-frame-rate video (a phone's 3.200 s frame
+    logged at 2.795 s); the pts are right for both kinds. A frame without a usable timestamp
+    (none, or not after the one before) falls back to index / average rate, and at least one
+    average frame after the one before.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self._first: float | None = None
+        self._last = -math.inf
+
+    def __call__(self, capture: cv2.VideoCapture, index: int) -> float:
+        """The time of the frame `capture` has just read or grabbed (its `index`-th), in seconds."""
+        ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+        pts = ms / 1000 if isinstance(ms, float) and math.isfinite(ms) else math.nan
+        if self._first is None:
+            self._first = pts if math.isfinite(pts) else 0.0
+        t = pts - self._first
+        if not t > self._last:  # NaN or out of order
+            t = max(index / self.fps, self._last + 1 / self.fps) if self._last > -math.inf else 0.0
+        self._last = t
+        return t
+
+
 def frames(source: Source, stride: int = 1) -> Iterator[Frame]:
-    """Every `stride`-th frame of a file, as fast as it decodes (batch mode).
+    """Every `stride`-th frame of a file, as fast as it decodes (batch mode), at its own time in the stream.
 
     Stops at the first frame that cannot be read; `truncated(source, last_index)` tells
     whether that was before the end the container announced.
     """
     index = 0
+    clock = StreamClock(source.fps)
     while True:
         if index % stride == 0:
             ok, image = source.capture.read()
             if not ok:
                 return
-            yield Frame(image, index, index / source.fps, time.time())
+            yield Frame(image, index, clock(source.capture, index), time.time())
         elif not source.capture.grab():
             return
         index += 1
@@ -119,7 +154,7 @@ def truncated(source: Source, frames_reached: int, stride: int = 1) -> bool:
 class LatestFrameReader:
     """Reads frames on a background thread and hands out only the newest one.
 
-    For a file (`--realtime`) reading is paced at the file's frame rate, so it behaves like a
+    For a file (`--realtime`) each frame is handed over at its own timestamp, so it behaves like a
     camera: when processing is slower than the source, old frames are dropped, never queued.
     A live source that stops delivering is retried for `stall_timeout_s`, then ends.
     """
@@ -140,14 +175,11 @@ class LatestFrameReader:
     def _run(self) -> None:
         index, last_ok = 0, time.monotonic()
         pace = self.source.kind == "file"
+        clock = StreamClock(self.source.fps)
         wall0 = time.time()
         try:
             while not self._done:
-                if pace:  # a file: wait until this frame's moment, as a camera would deliver it
-                    delay = self._start + index / self.source.fps - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                ok, image = self.source.capture.read()
+                ok, image, stream_t = self._paced(clock, index) if pace else (*self.source.capture.read(), 0.0)
                 now = time.monotonic()
                 if not ok:
                     if pace or now - last_ok > self.stall_timeout_s:
@@ -156,7 +188,7 @@ class LatestFrameReader:
                     time.sleep(0.05)
                     continue
                 last_ok = now
-                stream_t = index / self.source.fps if pace else now - self._start
+                stream_t = stream_t if pace else now - self._start
                 frame = Frame(image, index, stream_t, wall0 + stream_t if pace else time.time())
                 with self._cond:
                     if self._latest is not None:
@@ -169,6 +201,18 @@ class LatestFrameReader:
             with self._cond:
                 self._done = True
                 self._cond.notify_all()
+
+    def _paced(self, clock: StreamClock, index: int) -> tuple[bool, np.ndarray | None, float]:
+        """A file's next frame, handed over at its own moment (its timestamp), as a camera would deliver it."""
+        capture = self.source.capture
+        if not capture.grab():
+            return False, None, 0.0
+        stream_t = clock(capture, index)
+        delay = self._start + stream_t - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        ok, image = capture.retrieve()
+        return ok, image, stream_t
 
     def read(self, timeout: float | None = None) -> Frame | None:
         """The newest frame not yet handed out (waits for one); None when the source has ended."""

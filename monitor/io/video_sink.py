@@ -22,21 +22,32 @@ FORMATS = {
 }
 
 
+# Frame times are kept at 1/90000 s (MPEG's clock: 24, 25, 30 and 30000/1001 fps all fall on it exactly).
+# AVI has no timestamps, only a constant rate: there a frame goes to the nearest slot of `fps`.
+TIME_BASE = Fraction(1, 90000)
+CONSTANT_RATE = {".avi"}
+
+
 SUFFIXES = tuple(FORMATS)
 
 
 class VideoSink:
     """Writes annotated frames to a video file, opened on the first frame (its size is known then).
 
-    Frames are placed at their capture times: when a live source dropped frames, the last
-    annotated frame is repeated to fill the gap, so the video lasts as long as the session.
+    Each frame is placed at its own time in the stream (`write(image, stream_time_s)`) and shown
+    until the next one: a variable-frame-rate video keeps its timing, frames skipped by
+    `--stride` or dropped by a live source are covered by the frame before, and the video lasts
+    as long as its source. `fps` is the rate frames are expected at: how long the last frame
+    lasts, and the spacing of frames written without a time.
     A keyframe starts every second of video, which is also how often a fragment reaches the disk.
     """
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path, self.fps = path, fps if fps and fps > 0 else 30.0
         self._container = self._stream = self._file = None
+        self._time_base = Fraction(1) / Fraction(self.fps).limit_denominator(1001) if path.suffix.lower() in CONSTANT_RATE else TIME_BASE
         self._t0: float | None = None
+        self._pts = self._key_pts = None
         self.written = 0
 
     def _open(self, width: int, height: int) -> None:
@@ -53,12 +64,14 @@ class VideoSink:
         stream = self._container.add_stream(codec, rate=rate)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        stream.codec_context.gop_size = max(1, round(self.fps))  # a keyframe, hence a fragment, every second
+        stream.codec_context.time_base = self._time_base
+        stream.codec_context.gop_size = max(1, round(self.fps))  # a keyframe, hence a fragment, every second (and see write)
         if codec == "libx264":
             stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "23"}  # no look-ahead: frames leave at once
         self._stream = stream
 
     def write(self, image: np.ndarray, stream_time_s: float | None = None) -> None:
+        """Add a frame at `stream_time_s` (seconds in the source), or one `1/fps` after the previous frame."""
         import av
 
         h, w = image.shape[:2]
@@ -73,23 +86,38 @@ class VideoSink:
                     "(the video codec needs even sides; the last row or column is repeated)",
                     file=sys.stderr,
                 )
-        copies = 1
-        if stream_time_s is not None:
-            self._t0 = stream_time_s if self._t0 is None else self._t0
-            copies = max(1, int(round((stream_time_s - self._t0) * self.fps)) + 1 - self.written)
+        step = self._ticks(1 / self.fps)
+        if self._pts is None:  # the first frame starts the video
+            self._t0, pts = stream_time_s or 0.0, 0
+        elif stream_time_s is None:
+            pts = self._pts + step
+        else:
+            pts = max(self._ticks(stream_time_s - self._t0), self._pts + 1)  # strictly later than the frame before
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
-        for _ in range(copies):
-            frame.pts = self.written
-            try:
-                self._container.mux(self._stream.encode(frame))
-            except OSError as err:
-                raise UserError(f"{self.path}: cannot write the video ({err.strerror or err}); free some space or choose another --output") from None
-            self.written += 1
+        frame.pts, frame.time_base = pts, self._time_base
+        # a keyframe each second of video, also when frames are far apart (a slow live source)
+        if self._key_pts is None or (pts - self._key_pts) * self._time_base >= 1:
+            frame.pict_type = av.video.frame.PictureType.I
+            self._key_pts = pts
+        try:
+            self._mux(self._stream.encode(frame))
+        except OSError as err:
+            raise UserError(f"{self.path}: cannot write the video ({err.strerror or err}); free some space or choose another --output") from None
+        self._pts = pts
+        self.written += 1
+
+    def _ticks(self, seconds: float) -> int:
+        return round(seconds / self._time_base)
+
+    def _mux(self, packets) -> None:
+        for packet in packets:
+            packet.duration = self._ticks(1 / self.fps)  # counts for the last frame only: the others last until the next one
+            self._container.mux(packet)
 
     def close(self) -> None:
         try:
             if self._stream is not None:
-                self._container.mux(self._stream.encode(None))  # what the encoder still holds
+                self._mux(self._stream.encode(None))  # what the encoder still holds
             if self._container is not None:
                 self._container.close()
         finally:

@@ -9,13 +9,17 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from pyarrow import csv
 
 from monitor import program
 from monitor.core.errors import UserError
-from monitor.moodlog.schema import BASE_COLUMNS
+from monitor.moodlog.schema import BASE_COLUMNS, QUOTE, TEXT_COLUMNS, unprotect
+
+if TYPE_CHECKING:  # the reader itself needs no pandas
+    import pandas as pd
 
 NEEDED = ["timestamp", "source", "frame", "stream_time_s", "face_id", "label", "confidence"]
 
@@ -92,7 +96,7 @@ def read_raw(path: Path) -> RawLog:
         f.seek(-1, 2)
         whole = f.read(1) == b"\n"
     try:
-        lines_at_start = head.decode("utf-8").splitlines()
+        lines_at_start = head.decode("utf-8").removeprefix("\ufeff").splitlines()  # a spreadsheet's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError:
         lines_at_start = []
     header = lines_at_start[0].split(",") if lines_at_start else []
@@ -183,8 +187,36 @@ def _read_table(log: RawLog, end: int) -> None:
             convert_options=csv.ConvertOptions(include_columns=NEEDED, column_types=types, strings_can_be_null=True),
             memory_pool=arrow_pool(),
         )
+        for name in TEXT_COLUMNS:
+            log.table = log.table.set_column(log.table.column_names.index(name), name, original_text(log.table.column(name)))
     except (pa.ArrowInvalid, UnicodeDecodeError):  # a damaged value somewhere: the text is read tolerantly
         log.refused, log.text = 0, prefix()
+
+
+def original_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary-encoded text column with each value as it was before the writer protected it (schema.protect).
+
+    Only the dictionaries (a few names) are looked at; the rows' codes are remapped where two
+    values become one (=a from an older version's rows beside '=a from newer ones).
+    """
+    chunks = []
+    for chunk in column.chunks:
+        values = chunk.dictionary.to_pylist()
+        if not any(v.startswith(QUOTE) for v in values if v):
+            chunks.append(chunk)
+            continue
+        plain = [unprotect(v) if v else v for v in values]
+        unique = list(dict.fromkeys(plain))
+        codes = pa.array([unique.index(v) for v in plain], pa.int32()).take(chunk.indices)
+        chunks.append(pa.DictionaryArray.from_arrays(codes, pa.array(unique, pa.string())))
+    return pa.chunked_array(chunks, column.type)
+
+
+def text_as_written(df: pd.DataFrame) -> pd.DataFrame:
+    """The text columns of a log read as pandas strings (the tolerant read), as they were before the writer protected them."""
+    for name in TEXT_COLUMNS:
+        df[name] = df[name].str.removeprefix(QUOTE)
+    return df
 
 
 def arrow_pool():

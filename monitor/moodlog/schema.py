@@ -15,6 +15,33 @@ INTEGER_COLUMNS = ["frame", "face_id", "x", "y", "w", "h"]  # written as integer
 BASE_COLUMNS = ["timestamp", "source", "frame", "stream_time_s", "face_id", "x", "y", "w", "h", "label", "confidence"]
 
 
+TEXT_COLUMNS = ("source", "label")  # names a user chose (a video's file name, a class's folder name): never numbers
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet run a cell as a formula
+
+
+QUOTE = "'"
+
+
+def protect(text: str) -> str:
+    """A text cell as the log holds it: a leading ' where the text starts with = + - @ tab or CR, or with '.
+
+    A spreadsheet opening the log runs a cell starting with = + - @ tab or CR as a formula
+    (a file named =HYPERLINK(...) or +cmd|calc.mp4): the ' makes it text (OWASP's rule for
+    CSV injection). Text already starting with ' gets one too, so the reader undoes it exactly:
+    it drops one leading ' from every text cell that has one (`unprotect`). Only the text
+    columns (TEXT_COLUMNS) are written this way; numbers, negative ones too, stay numbers; the
+    API's rows (`rows_for`) hold the text as it is.
+    """
+    return QUOTE + text if text.startswith(FORMULA_STARTS) or text.startswith(QUOTE) else text
+
+
+def unprotect(text: str) -> str:
+    """The text a log's text cell was written for (see `protect`)."""
+    return text[1:] if text.startswith(QUOTE) else text
+
+
 def columns_for(classes: tuple[str, ...] | list[str]) -> list[str]:
     """The log's columns for a model with these classes: the base columns, then p_<class> each."""
     return BASE_COLUMNS + [f"p_{c}" for c in classes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.core.errors import UserError
-from monitor.moodlog.schema import INTEGER_COLUMNS, columns_for
+from monitor.moodlog.schema import INTEGER_COLUMNS, TEXT_COLUMNS, columns_for, protect
 
 if TYPE_CHECKING:  # reading logs (the report) needs no OpenCV, and the schema alone no pandas
     pass
@@ -58,18 +59,20 @@ class MoodLog:
         """
         from monitor.io.paths import ensure_folder
 
-        existing = self.path.is_file() and self.path.stat().st_size > 0
         if self.path.is_dir():
             raise UserError(f"{self.path}: is a folder; pass a file name for --log (e.g. {self.path / 'mood.csv'})")
+        head = _head(self.path) if self.path.is_file() else b""
+        existing = bool(head.removeprefix(BOM))  # a file holding only a BOM (a spreadsheet's empty "CSV UTF-8") is a new log
         if existing:
-            try:
-                with self.path.open(newline="", encoding="utf-8", errors="surrogateescape") as f:
-                    header = next(csv.reader(f), [])
-            except (UnicodeDecodeError, csv.Error):
-                header = ["(not a text CSV)"]
+            header = _header(head)
+            if header is None:
+                raise UserError(
+                    f"{self.path}: not a mood log (it does not start with a line of CSV text: a video, a picture?); "
+                    "it was left untouched: pass a .csv path for --log"
+                )
             if header != self.columns:
                 raise UserError(
-                    f"{self.path}: existing log has other columns ({', '.join(header[:14])}); "
+                    f"{self.path}: existing log has other columns ({_excerpt(', '.join(header))}); "
                     "it was left untouched: pass another --log to start a new one"
                 )
         ensure_folder(self.path.parent, "--log", self.path)
@@ -97,7 +100,15 @@ class MoodLog:
             return
         # object columns: Arrow-backed strings (pandas 3 with pyarrow) cannot hold a non-UTF-8 file name
         frame = pd.DataFrame(self._rows, columns=self.columns, dtype=object).astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
-        self._write(frame.to_csv(header=False, index=False, lineterminator="\n"))
+        cr = False
+        for column in TEXT_COLUMNS:
+            frame[column] = pd.Series([protect(v) if isinstance(v, str) else v for v in frame[column]], frame.index, object)
+            cr = cr or any(isinstance(v, str) and "\r" in v for v in frame[column])
+        if cr:  # a CR in a name: the csv module quotes a CR only when it ends lines; each row then ends in \n again
+            text = "".join(frame.iloc[[i]].to_csv(header=False, index=False, lineterminator="\r\n")[:-2] + "\n" for i in range(len(frame)))
+        else:
+            text = frame.to_csv(header=False, index=False, lineterminator="\n")
+        self._write(text)
         self.rows_written += len(self._rows)
         self._rows.clear()
 
@@ -126,6 +137,32 @@ class MoodLog:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+BOM = b"\xef\xbb\xbf"  # a spreadsheet's "CSV UTF-8" starts with it; the header is read past it, and appending adds none
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(1 << 16)
+
+
+def _header(head: bytes) -> list[str] | None:
+    """The column names on a file's first line; None when that line is not text (a video, a picture)."""
+    line = head.removeprefix(BOM).split(b"\n", 1)[0].removesuffix(b"\r")
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(line, final=b"\n" in head)  # a long line may end mid-character
+    except UnicodeDecodeError:
+        return None
+    if any(c < " " and c != "\t" or c == "\x7f" for c in text):  # NUL and other control characters: no CSV header has them
+        return None
+    return next(csv.reader([text]), [])
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    """Text from a file, fit for one line of an error: characters that are not printable escaped, at most `limit` shown."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _ends_with_newline(path: Path) -> bool:

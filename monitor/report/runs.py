@@ -52,7 +52,7 @@ def frame_of(log: RawLog, first_fid: int = 0) -> tuple[pd.DataFrame, list[str]]:
         del columns, table
         refused = log.refused
     else:
-        df = _read_tolerant(log.text)
+        df = reader.text_as_written(_read_tolerant(log.text))
         refused = df.attrs["refused"]
         df["timestamp"] = df["timestamp"].dt.as_unit("ns")
         log.text = None

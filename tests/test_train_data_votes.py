@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from monitor.core.errors import UserError
-from tests.conftest import SHARED, _need, assert_one_line_error, face_like, run_cli
-from train.dataset import VOTE_SPLITS, VOTES, detect_layout, scan, tf_dataset
-from train.votes import read_votes
+from tests.helpers import SHARED, _need, assert_one_line_error, face_like, run_cli
+from train.data.layout import VOTE_SPLITS, VOTES, detect_layout
+from train.data.pipeline import tf_dataset
+from train.data.scan import scan
+from train.data.votes import read_votes
 
 # FER+ columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
 FERPLUS_ROWS = {
@@ -177,7 +179,7 @@ def test_votes_and_class_folders_train_together(tmp_path):
 def test_label_smoothing_per_data_folder_softens_each_target_by_its_own_epsilon(tmp_path):
     """'0.1,wild=0.4': a class-folder picture's one vote becomes 0.6 + 0.4/3; vote shares get 0.1 (the loss adds none)."""
     from monitor.core.crop import CropRule
-    from train.dataset import smoothing_by_source
+    from train.data.sources import smoothing_by_source
 
     votes, wild = _vote_and_class_folders(tmp_path)
     s = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"], labels="votes")
@@ -196,7 +198,7 @@ def test_label_smoothing_per_data_folder_softens_each_target_by_its_own_epsilon(
 
 def test_source_weights_repeat_each_data_folders_training_faces(tmp_path):
     """'wild=2.5': every wild face twice and a seeded half of them once more; votes' faces once; bad weights refused."""
-    from train.dataset import reweighted, weights_by_source
+    from train.data.sources import reweighted, weights_by_source
 
     votes, wild = _vote_and_class_folders(tmp_path)
     train = scan([votes, wild], "whole", seed=1, fractions=(0.15, 0.15), only_classes=["happy", "neutral", "sad"], labels="votes").splits["train"]

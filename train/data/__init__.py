@@ -1,0 +1,1 @@
+"""From folders of labelled pictures to verified samples, splits and a streaming tf.data pipeline."""
