@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-import monitor.apps.live as cli
 from monitor.apps import signals
+from monitor.apps.live_view import Window
 from monitor.apps.options import check_options, parser
 from monitor.core.errors import UserError
 from monitor.io.video_sink import VideoSink
@@ -55,7 +55,7 @@ def test_closing_the_window_quits_like_q(monkeypatch, raise_when_closed):
     gui = FakeHighGui(frames_open=3, raise_when_closed=raise_when_closed)
     for name in ("imshow", "waitKey", "getWindowProperty"):
         monkeypatch.setattr(cv2, name, getattr(gui, name))
-    window = cli.Window()
+    window = Window()
     image = np.zeros((4, 4, 3), np.uint8)
     assert [window.show(image) for _ in range(3)] == [True, True, True]
     assert window.show(image) is False  # closed: a quit, not "cannot open a window here"
@@ -65,14 +65,14 @@ def test_q_quits_and_a_missing_gui_is_a_user_error(monkeypatch):
     monkeypatch.setattr(cv2, "imshow", lambda *a: None)
     monkeypatch.setattr(cv2, "waitKey", lambda ms: ord("q"))
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
-    assert cli.Window().show(np.zeros((4, 4, 3), np.uint8)) is False
+    assert Window().show(np.zeros((4, 4, 3), np.uint8)) is False
 
     def no_gui(*a):
         raise cv2.error("The function is not implemented")
 
     monkeypatch.setattr(cv2, "imshow", no_gui)
     with pytest.raises(UserError, match="cannot open a window here"):
-        cli.Window().show(np.zeros((4, 4, 3), np.uint8))
+        Window().show(np.zeros((4, 4, 3), np.uint8))
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi"])

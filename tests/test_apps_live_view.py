@@ -71,4 +71,4 @@ def test_the_tally_gives_one_line_per_face_with_its_time_and_shares():
     for i in range(31):
         tally(result(i / 10, face(1, Box(0, 0, 50, 50), "happy" if i < 21 else "sad")))
     tally(result(3.1, face(2, Box(100, 0, 50, 50), "neutral")))
-    assert tally.lines() == ["face 1: 31 frames over 3.0 s; happy 68 %, sad 32 %", "face 2: 1 frame over 0.0 s; neutral 100 %"]
+    assert tally.lines() == ["face 1: 31 frames over 3.0 s; happy 68%, sad 32%", "face 2: 1 frame over 0.0 s; neutral 100%"]

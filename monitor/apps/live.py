@@ -7,7 +7,6 @@ frames and pace; both run the one frame loop with the same steps.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import time
@@ -16,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.apps.options import display_available
+from monitor.apps.options import display_available, record_run
 from monitor.apps.signals import Stop, raise_stop
 from monitor.core.errors import UserError
 
 if TYPE_CHECKING:  # OpenCV and numpy load with the live loop; `report` starts without them
-    import numpy as np
+    pass
 
 
 def default_log_path() -> Path:
@@ -41,7 +40,8 @@ def check_video_output(args) -> None:
 
 def run(args, monitor) -> int:
     """One camera, stream or video file through the frame loop: log, draw, record, show; a summary at the end."""
-    from monitor.apps.loop import Annotate, FrameLoop, LogRows, Record
+    from monitor.apps.live_view import FaceTally, LiveView, MoodStrip, ViewState, Window
+    from monitor.apps.loop import Annotate, Blur, FrameLoop, JsonLines, LogRows, Record
     from monitor.io.sources import LatestFrameReader, frames, open_source, truncated
     from monitor.io.video_sink import VideoSink
     from monitor.moodlog.writer import MoodLog
@@ -55,8 +55,11 @@ def run(args, monitor) -> int:
     signal.signal(signal.SIGTERM, raise_stop)
     stats = RunStats(started, args.min_face)
     message, code = None, 0
-    window = Window() if show else None
+    view = ViewState(bars=not args.no_bars, strip=not args.no_strip)
+    window = Window(view) if show else None
+    tally = FaceTally()
     with MoodLog(log_path, monitor.classes) as log:  # opened first: a bad --log fails before any work
+        record_run(log_path, monitor, args.source, args, "live" if live else "batch")
         sink = VideoSink(args.output, source.fps if live else source.fps / args.stride) if args.output else None  # frames' rate
         reader = LatestFrameReader(source) if live else None
         bar = progress_bar(source, args) if not live and not args.quiet else None
@@ -69,13 +72,17 @@ def run(args, monitor) -> int:
                 bar.update(1)
             return not (args.max_frames and stats.frames >= args.max_frames)
 
-        steps = [LogRows(log, args.source), stats]
+        steps = [unless_paused(LogRows(log, args.source), view), stats, unless_paused(tally, view)]
+        if args.jsonl:
+            steps.append(unless_paused(JsonLines(args.source), view))
+        if args.blur and (window or sink):
+            steps.append(Blur())  # before anything is drawn or written
         if window or sink:
-            steps.append(Annotate(lambda: stats.fps) if live else Annotate())  # a recording shows no processing rate
+            steps.append(Annotate(lambda: stats.fps if live else None, bars=lambda: view.bars))  # a recording shows no processing rate
         if sink:
             steps.append(Record(sink))
         if window:
-            steps.append(window)
+            steps += [LiveView(view, MoodStrip(monitor.classes)), window]  # the strip and key hint: the window's, not the recording's
         steps.append(after)
         try:
             FrameLoop(monitor.video_pipeline(), steps).run_all(iter(reader) if reader else frames(source, args.stride))
@@ -105,10 +112,23 @@ def run(args, monitor) -> int:
         message, code = f"{args.source}: no frame could be read; check the source", 1
     if not args.quiet:
         print(stats.summary(time.time() - started, reader), file=sys.stderr)
+        if tally.faces:
+            print("per face (logged frames):\n" + "\n".join(f"  {line}" for line in tally.lines()), file=sys.stderr)
         print(f"log: {log_path}" + (f"   video: {args.output}" if args.output else ""), file=sys.stderr)
     if message:
         print(("error: " if code == 1 else "") + message, file=sys.stderr)
     return code
+
+
+def unless_paused(step, view):
+    """The step, skipped while the viewer has paused logging (the space key): no rows, no JSON lines, not in the summary."""
+
+    def gated(result) -> None:
+        if not view.paused:
+            step(result)
+
+    gated.name = getattr(step, "name", getattr(step, "__name__", "step"))
+    return gated
 
 
 def warn_min_face(min_face: int | None, shape: tuple[int, ...], bar) -> None:
@@ -116,43 +136,6 @@ def warn_min_face(min_face: int | None, shape: tuple[int, ...], bar) -> None:
     if min_face and min_face > min(shape[:2]):
         text = f"warning: --min-face {min_face} is larger than the frame ({shape[1]}x{shape[0]}): no face can be found"
         (bar.write if bar else print)(text, file=sys.stderr)
-
-
-class Window:
-    """The live window; q, Esc and its close button all quit the same way."""
-
-    TITLE = "emotion monitor (q to quit)"
-
-    def __init__(self) -> None:
-        import cv2  # loaded once, with the live loop: `report` starts without OpenCV
-
-        self.cv2 = cv2
-        self.opened = False
-
-    name = "window"
-
-    def __call__(self, result) -> bool:
-        """The frame loop's step: show the annotated frame."""
-        return self.show(result.frame.image)
-
-    def show(self, image: np.ndarray) -> bool:
-        """Show a frame; False when the user pressed q or Esc or closed the window."""
-        cv2 = self.cv2
-        try:
-            if self.opened and cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) < 1:
-                return False  # closed with its button since the last frame
-            cv2.imshow(self.TITLE, image)
-            self.opened = True
-            key = cv2.waitKey(1) & 0xFF
-            return key not in (ord("q"), 27) and cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) >= 1
-        except cv2.error:
-            if self.opened:  # the window existed and is gone: the user closed it
-                return False
-            raise UserError("cannot open a window here (headless OpenCV?); run with --no-display") from None
-
-    def close(self) -> None:
-        with contextlib.suppress(self.cv2.error):
-            self.cv2.destroyAllWindows()
 
 
 class RunStats:

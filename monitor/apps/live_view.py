@@ -161,7 +161,7 @@ class FaceTally:
         """One line per face: 'face 1: 78 frames over 3.1 s; happy 62 %, neutral 38 %' (the report's per-face numbers)."""
         out = []
         for face_id, e in sorted(self.faces.items()):
-            shares = ", ".join(f"{label} {n / e['frames']:.0%}".replace("%", " %") for label, n in e["labels"].most_common())
+            shares = ", ".join(f"{label} {n / e['frames']:.0%}" for label, n in e["labels"].most_common())
             out.append(f"face {face_id}: {plural(e['frames'], 'frame')} over {duration(e['last'] - e['first'])}; {shares}")
         return out
 
@@ -193,7 +193,8 @@ class Window:
                 return False  # closed with its button since the last frame
             cv2.imshow(self.TITLE, image)
             if not self.opened:
-                cv2.setMouseCallback(self.TITLE, self._on_mouse)
+                with contextlib.suppress(cv2.error):  # a click chooses the strip's face; a build without mouse events still shows
+                    cv2.setMouseCallback(self.TITLE, self._on_mouse)
             self.opened = True
             key = cv2.waitKey(1) & 0xFF
             if key in (ord("q"), 27):

@@ -82,11 +82,14 @@ def blur_faces(image: np.ndarray, boxes, cells: int = 8, margin: float = 0.15) -
 
 
 def bar_panel(image: np.ndarray, box: Box, classes: int) -> tuple[int, int, int, int]:
-    """Where a face's probability bars go: (x, y, width, row height), right of the box, or left where there is no room."""
+    """Where a face's probability bars go: (x, y, width, row height), right of the box, or left, narrowed to the room there is."""
     h, w = image.shape[:2]
     row = int(np.clip(box.h // (classes + 1), 9, 16))
+    right, left = w - (box.x + box.w + 4), box.x - 4
     width = int(np.clip(box.w * 0.7, 48, 120))
-    x = box.x + box.w + 4 if box.x + box.w + 4 + width <= w else max(0, box.x - 4 - width)
+    if right < width:
+        width = max(min(width, max(right, left)), 36)
+    x = box.x + box.w + 4 if right >= width or right >= left else max(0, box.x - 4 - width)
     y = int(np.clip(box.y, 0, max(0, h - row * classes)))
     return x, y, width, row
 
