@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import signal
@@ -37,6 +38,22 @@ class Settings:
     stride: int = 1
     threads: int | None = None  # per process: 1 when several processes share the cores
     classes: tuple[str, ...] = ()  # the model restricted to these of its classes (--classes); () = all
+    class_bias: tuple[tuple[str, float], ...] = ()  # --class-bias as (class, bias) pairs; () = the model's own
+    blur: bool = False  # --blur: faces pixelated in the annotated copies
+    bars: bool = True  # probability bars in the annotated copies (--no-bars: off)
+
+    def label_settings(self) -> dict:
+        """What the log's sidecar records about how labels were made (moodlog.provenance)."""
+        return {
+            "mode": "batch",
+            "classes": list(self.classes) or None,
+            "class_bias": dict(self.class_bias) or None,
+            "smooth": self.smooth,
+            "detect_every": self.detect_every,
+            "min_face": self.min_face,
+            "stride": self.stride,
+            "blur": self.blur,
+        }
 
 
 @dataclass(frozen=True)
@@ -159,9 +176,11 @@ def cached_monitor(s: Settings):
     """This process's EmotionMonitor for `s` (the Python API), loaded once: by a worker's first job, or by the command's model check."""
     from monitor.api import EmotionMonitor
 
-    key = (s.model, s.threads, s.classes, s.min_face, s.smooth, s.detect_every)
+    key = (s.model, s.threads, s.classes, s.min_face, s.smooth, s.detect_every, s.class_bias)
     if key not in _CLASSIFIERS:
-        _CLASSIFIERS[key] = EmotionMonitor(s.model, list(s.classes) or None, s.min_face, s.smooth, s.detect_every, threads=s.threads)
+        _CLASSIFIERS[key] = EmotionMonitor(
+            s.model, list(s.classes) or None, s.min_face, s.smooth, s.detect_every, threads=s.threads, class_bias=dict(s.class_bias) or None
+        )
     return _CLASSIFIERS[key]
 
 
@@ -171,15 +190,16 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
     Never raises for a bad video: the error is in the outcome and the other jobs go on.
     `report(video, frames)` is told of progress about twice a second.
     """
-    from monitor.apps.loop import Annotate, FrameLoop, LogRows, Record
+    from monitor.apps.loop import Annotate, Blur, FrameLoop, LogRows, Record
     from monitor.io.sources import frames, open_source, truncated
+    from monitor.moodlog.provenance import append_run, run_record, sidecar_path
     from monitor.moodlog.writer import MoodLog
 
     s = job.settings
     outcome = VideoOutcome(job.video, job.log)
     final, partial, failed = Path(job.log), Path(job.log + PARTIAL), Path(job.log + FAILED)
     started = time.perf_counter()
-    sink = source = None
+    sink = source = record = None
     last, told, index = -1, time.monotonic(), -1
 
     def count(result) -> None:
@@ -198,6 +218,7 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
 
             cv2.setNumThreads(s.threads)
         monitor = cached_monitor(s)
+        record = run_record(monitor.classifier, job.video, s.label_settings())
         for stale in (partial, failed):
             stale.unlink(missing_ok=True)  # an interrupted or failed earlier attempt starts over: no duplicate rows
         source = open_source(job.video)
@@ -206,7 +227,8 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
 
             sink = VideoSink(Path(job.output), source.fps / s.stride)  # the rate frames come at; each is written at its own time
         with MoodLog(partial, monitor.classes) as log:
-            steps = [LogRows(log, job.video), count] + ([Annotate(), Record(sink)] if sink else [])
+            drawing = [*([Blur()] if s.blur else []), Annotate(bars=s.bars), Record(sink)] if sink else []
+            steps = [LogRows(log, job.video), count, *drawing]
             FrameLoop(monitor.video_pipeline(), steps).run_all(frames(source, s.stride))
         if report:
             report(job.video, index - last)
@@ -226,6 +248,10 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
     if partial.exists():  # every row read is kept: under the final name when the video is done, else beside it
         os.replace(partial, failed if outcome.error else final)
         outcome.log = str(failed if outcome.error else final)
+        if record:
+            with contextlib.suppress(UserError, OSError):  # the log is what matters; a sidecar that cannot be written leaves it as it was
+                sidecar_path(Path(outcome.log)).unlink(missing_ok=True)  # the log started over: so does its record of runs
+                append_run(Path(outcome.log), record)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -244,8 +270,18 @@ def run(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Pat
             raise UserError(f"{args.output}: is the video folder itself; pass another --output folder")
         if args.output.suffix:
             raise UserError(f"--output {args.output}: with many videos --output names a folder (one annotated video each)")
+    if args.jsonl:
+        raise UserError("--jsonl: one source at a time (a camera, stream, video or pictures); a folder of videos writes one mood log per video")
     settings = Settings(
-        str(args.model) if args.model else None, args.smooth, args.detect_every, args.min_face, args.stride, classes=tuple(args.classes or ())
+        str(args.model) if args.model else None,
+        args.smooth,
+        args.detect_every,
+        args.min_face,
+        args.stride,
+        classes=tuple(args.classes or ()),
+        class_bias=tuple((args.class_bias or {}).items()),
+        blur=args.blur,
+        bars=not args.no_bars,
     )
     cached_monitor(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
     client = connect(args.cluster) if args.cluster else None  # Dask and the scheduler checked before any folder is made
