@@ -21,7 +21,7 @@ from monitor import __version__
 from monitor.core.errors import UserError
 
 SUFFIX = ".json"
-LABEL_SETTINGS = ("classes", "class_bias", "smooth", "detect_every", "min_face", "stride", "mode")  # what changes the labels
+LABEL_SETTINGS = ("classes", "class_bias", "smooth", "detect_every", "min_face")  # what changes the labels a run shows
 
 
 def sidecar_path(log: Path) -> Path:

@@ -16,6 +16,7 @@ from monitor.core.errors import UserError
 from monitor.moodlog import reader
 from monitor.moodlog.reader import NEEDED, RawLog
 from monitor.moodlog.utc_offsets import UtcOffsets
+from monitor.report import provenance
 
 
 @dataclass
@@ -246,7 +247,7 @@ def combine(read: list[RawLog | UserError]) -> Logs:
             errors.append(str(err))
             continue
         next_fid = int(df["fid"].iloc[-1]) + 1
-        run_tables.append(df.attrs.pop("runs"))
+        run_tables.append(provenance.attach(df.attrs.pop("runs"), log.path))
         frames.append(df)
         notes += n
         class_sets[log.path.name] = log.classes
@@ -257,6 +258,8 @@ def combine(read: list[RawLog | UserError]) -> Logs:
     if len({tuple(c) for c in class_sets.values()}) > 1:
         notes.append("logs come from models with different classes: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in class_sets.items()))
     run_codes, runs = name_runs(frames, run_tables)
+    if note := provenance.mixed_note(runs):
+        notes.append(note)
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     rows["run"] = pd.Categorical.from_codes(run_codes, categories=list(runs.index))
     for col in ("source", "label", "log"):
@@ -280,7 +283,7 @@ def name_runs(frames: list[pd.DataFrame], tables: list[pd.DataFrame]) -> tuple[n
     count = info.groupby("source")["source"].transform("size")
     k = info.sort_values("start", kind="stable").groupby("source").cumcount().reindex(info.index) + 1
     info.index = [s if c == 1 else f"{s} (run {i})" for s, c, i in zip(info["source"], count, k)]
-    return np.concatenate(codes), info[["source", "kind"]]
+    return np.concatenate(codes), info[["source", "kind", "model", "settings", "record"]]
 
 
 def face_keys(rows: pd.DataFrame) -> pd.Series:

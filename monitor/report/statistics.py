@@ -185,6 +185,8 @@ def per_run(rows: pd.DataFrame, first: np.ndarray, has_face: np.ndarray, runs: p
         ).reindex(out.index)
     out.insert(0, "kind", info["kind"])
     out.insert(0, "source", info["source"])
+    if "model" in info:  # from the logs' sidecars: which model and settings made each run
+        out["model"], out["record"] = info["model"].fillna(""), info["record"]
     return out.sort_values("start", kind="stable")
 
 

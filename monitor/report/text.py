@@ -44,6 +44,18 @@ def bucket_label(summary: Summary, run: str, start: pd.Timestamp) -> str:
     return (f"{run} " if len(summary.sources) > 1 else "") + clock(start, summary.offset)
 
 
+def model_lines(sources) -> list[str]:
+    """'model       NAME HASH, ...' when one model and settings made every run, else a line per model; none when unknown."""
+    from monitor.report.provenance import groups
+
+    if "model" not in sources or not (sources["model"] != "").any():
+        return []
+    lines = groups(sources)
+    if len(lines) == 1:
+        return [f"model       {printable(sources['model'].iloc[0])}"]
+    return ["models:"] + [f"  {printable(line)}" for line in lines]
+
+
 def format_summary(s: Summary, notes: list[str]) -> str:
     pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
     kinds = set(s.sources["kind"])
@@ -56,6 +68,7 @@ def format_summary(s: Summary, notes: list[str]) -> str:
         )
     lines += [
         f"sources     {describe_sources(s.sources)}",
+        *model_lines(s.sources),
         f"frames      {s.frames}, with a face {s.frames_with_face} ({pct(s.frames_with_face / s.frames)})",
         "face time   " + (", ".join(f"{k} {pct(v)}" for k, v in s.shares.items()) or "no face was seen in any frame"),
     ]
@@ -121,6 +134,7 @@ def summary_json(s: Summary) -> dict:
             "faces": int(r["faces"]),
             "face_frames": int(r["face_frames"]),
             "share": shares(r),
+            **({"model": r["record"]} if isinstance(r.get("record"), dict) else {}),
         }
         for name, r in s.sources.iterrows()
     ]
