@@ -105,7 +105,13 @@ def test_refind_frames_a_face_like_a_full_scan(videos_dir):
 
 # One-person portraits where the picture search used to give a second face: a chin or cheek inside
 # the face (plain scan), the chin below it (padded), a patch across it, a smaller one beside it (rotated).
-PORTRAITS = ("neutral/Colin_Powell_0059.jpg", "anger/Dileep_33.jpg", "happy/Lou_Piniella_0001.jpg", "neutral/Johnny_Tapia_0003.jpg", "neutral/HrithikRoshan_10.jpg")
+PORTRAITS = (
+    "neutral/Colin_Powell_0059.jpg",
+    "anger/Dileep_33.jpg",
+    "happy/Lou_Piniella_0001.jpg",
+    "neutral/Johnny_Tapia_0003.jpg",
+    "neutral/HrithikRoshan_10.jpg",
+)
 
 
 @pytest.mark.parametrize("name", PORTRAITS)

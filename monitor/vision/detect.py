@@ -231,13 +231,17 @@ class SecondFaceCheck:
             region = cv2.resize(region, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
         target = _rescale(Box(box.x - x0, box.y - y0, box.w, box.h), factor)
         s = max(target.w, target.h)
-        hits = other.detectMultiScale(region, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=(int(s * 0.6),) * 2, maxSize=(int(s * 1.6),) * 2)
+        hits = other.detectMultiScale(
+            region, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=(int(s * 0.6),) * 2, maxSize=(int(s * 1.6),) * 2
+        )
         if any(Box(*(int(v) for v in hit)).iou(target) >= 0.3 for hit in (hits if len(hits) else [])):
             return True
         top = region[max(0, target.y) : max(0, target.y + target.h // 2), max(0, target.x) : max(0, target.x + target.w)]
         if min(top.shape[:2]) < s // 10 or min(top.shape[:2]) < 20:
             return False
-        eyes = self.eyes.detectMultiScale(top, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=(max(20, s // 10),) * 2, maxSize=(s // 2,) * 2)
+        eyes = self.eyes.detectMultiScale(
+            top, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=(max(20, s // 10),) * 2, maxSize=(s // 2,) * 2
+        )
         return len(eyes) > 0
 
 
