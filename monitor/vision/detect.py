@@ -198,8 +198,9 @@ class SecondFaceCheck:
     a log row). The largest box is kept as found. Another is kept only when it lies mostly
     outside every kept face (at most `overlap` of its area inside one) and a second opinion
     agrees: the other frontal cascade finds a face at the same place and size, or the eye
-    cascade finds an eye in its upper half. A real face in a group photo passes; in 1,919
-    one-person portraits no patch did (README, "Photos").
+    cascade finds an eye in its upper half. In the 1,919 one-person portraits of muxspace-photos
+    no patch passes (19 pictures gave two faces before); in group photos the faces toward the
+    camera pass, one looking down or hidden by hands beside them may not (README, "Photos").
     """
 
     def __init__(self, overlap: float = 0.3, min_neighbors: int = 3, side: int = 120) -> None:
