@@ -1,4 +1,4 @@
-"""Summarise the emotions of every face in a video with the Python API: `python3 docs/example.py VIDEO [--classes a,b]`.
+"""Summarise the emotions of every face in a video with the Python API: `python3 docs/example.py VIDEO [--model NAME] [--classes a,b]`.
 
 Prints, per face the monitor tracked, how long it was seen and its share of each label,
 and writes the whole video as a mood-log CSV beside the video's name in the current folder.
@@ -16,10 +16,17 @@ from monitor import EmotionMonitor  # noqa: E402
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("video")
-    p.add_argument("--model", default="happy-neutral-sad")
+    p.add_argument("--model", default="happy-neutral-sad", help="a shipped model's name, or a model file or folder")
+    p.add_argument("--classes", help="choose only among these of the model's classes, e.g. happy,sad")
     args = p.parse_args()
-    monitor = EmotionMonitor(model=args.model)
-    table = monitor.dataframe(args.video)  # one row per face per frame, as the mood log
+    try:
+        monitor = EmotionMonitor(model=args.model, classes=args.classes.split(",") if args.classes else None)
+    except ValueError as err:  # a model or class that does not exist: one line, not a traceback
+        p.error(str(err))
+    try:
+        table = monitor.dataframe(args.video)  # one row per face per frame, as the mood log
+    except ValueError as err:  # a missing or undecodable video
+        p.error(str(err))
     faces = table.dropna(subset=["face_id"])
     print(f"{args.video}: {table['frame'].nunique()} frames, {faces['face_id'].nunique()} face(s)")
     for face_id, rows in faces.groupby("face_id"):

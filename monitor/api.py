@@ -9,11 +9,17 @@ The command line is built on this class: the same model loading, detector settin
 pipelines and log rows, so a script and `python -m monitor` give the same answers.
 Results are plain frozen dataclasses of Python numbers, easy to print, compare or turn into
 a DataFrame.
+
+One `EmotionMonitor` may be shared by threads (a web server's workers, a notebook's
+background jobs): see the class's docstring for what is and is not safe.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +78,11 @@ def _faces_of(result: FrameResult, smoothed: bool) -> tuple[FaceEmotion, ...]:
     return tuple(faces)
 
 
+def _for_python(err: UserError) -> BadInput:
+    """The command line's message for Python callers: the argument's name (`source`) instead of its flag (`--source`)."""
+    return BadInput(re.sub(r"(?<![\w-])--(source|model|classes)\b", r"\1", str(err)))
+
+
 def as_bgr(image, rgb: bool = False, what: str = "image") -> np.ndarray:
     """A checked uint8 BGR (or gray) picture; a clear ValueError for anything else (never an OpenCV assertion)."""
     if not isinstance(image, np.ndarray):
@@ -108,6 +119,14 @@ class EmotionMonitor:
     classes, e.g. {"sad": 1.0}, replacing its own operating point exactly as `--class-bias` and
     `train export --class-bias` do. `blur`: `draw` pixelates every face. `bars`: `draw` adds a
     probability bar per class beside each face.
+
+    Threads: one instance may be shared. `analyze`, `video`, `dataframe`, `results` and `draw`
+    may run in several threads at once and give each thread the results it would get alone:
+    each picture borrows a face search of its own (the Haar cascades keep per-call state) and
+    the network classifies one batch at a time (the LiteRT interpreter is not reentrant).
+    Not safe: iterating one `video()` / `results()` generator from two threads at once (each
+    thread should call `video()` itself), and sharing one pipeline from `video_pipeline()` or
+    `picture_pipeline()` between threads (each is for one thread).
     """
 
     def __init__(
@@ -136,8 +155,9 @@ class EmotionMonitor:
             loaded = load_classifier(model, threads=threads).with_class_bias(bias)
             self.classifier: Classifier = loaded.restricted(list(classes) if classes else None)
         except UserError as err:  # the command line prints these in one line; from Python they are exceptions
-            raise BadInput(str(err)) from None
-        self._picture: Pipeline | None = None
+            raise _for_python(err) from None
+        self._free_pictures: list[Pipeline] = []  # picture pipelines not in use by a thread right now
+        self._lock = threading.Lock()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -151,12 +171,22 @@ class EmotionMonitor:
         return make_pipeline(self.classifier, self.smooth, self.detect_every, self.min_face)
 
     def picture_pipeline(self) -> Pipeline:
-        """The pipeline for still pictures: the thorough face search, no smoothing (photo mode)."""
+        """A pipeline for still pictures, for one thread: the thorough face search, no smoothing (photo mode)."""
         from monitor.vision.pipeline import picture_pipeline
 
-        if self._picture is None:
-            self._picture = picture_pipeline(self.classifier, self.min_face)
-        return self._picture
+        return picture_pipeline(self.classifier, self.min_face)
+
+    @contextmanager
+    def _borrowed_picture_pipeline(self) -> Iterator[Pipeline]:
+        """A picture pipeline no other thread uses meanwhile: a free one, or a new one when all are busy."""
+        with self._lock:
+            pipeline = self._free_pictures.pop() if self._free_pictures else None
+        pipeline = pipeline or self.picture_pipeline()
+        try:
+            yield pipeline
+        finally:
+            with self._lock:
+                self._free_pictures.append(pipeline)
 
     def analyze(self, image: np.ndarray, rgb: bool = False) -> list[FaceEmotion]:
         """The faces in one picture, largest first (an empty list when there is none).
@@ -167,7 +197,8 @@ class EmotionMonitor:
         from monitor.core.types import Frame
 
         image = as_bgr(image, rgb)
-        (result,) = FrameLoop(self.picture_pipeline(), each_alone=True).run([Frame(image, 0, 0.0, 0.0)])
+        with self._borrowed_picture_pipeline() as pipeline:
+            (result,) = FrameLoop(pipeline, each_alone=True).run([Frame(image, 0, 0.0, 0.0)])
         return list(_faces_of(result, smoothed=False))
 
     def classify(self, face: np.ndarray, rgb: bool = False) -> FaceEmotion:
@@ -193,13 +224,18 @@ class EmotionMonitor:
 
         from monitor.apps.loop import FrameLoop
         from monitor.core.types import Frame
+        from monitor.io.native_logs import native_stderr
         from monitor.io.sources import frames, open_source
 
         if isinstance(source, np.ndarray | bool):
             raise TypeError("source: give a video path, a camera index or an iterable of frames; for one picture use analyze()")
         loop = FrameLoop(self.video_pipeline())
         if isinstance(source, str | int | Path):
-            opened = open_source(str(source))
+            try:
+                with native_stderr():  # OpenCV's own lines about a camera it cannot open; the command line hides them too
+                    opened = open_source(str(source))
+            except UserError as err:
+                raise _for_python(err) from None
             try:
                 yield from loop.run(frames(opened))
             finally:
@@ -222,7 +258,7 @@ class EmotionMonitor:
                 f = result.frame
                 yield FrameEmotions(f.index, round(float(f.stream_time_s), 3), _faces_of(result, smoothed=True), f.image if keep_images else None)
         except UserError as err:
-            raise BadInput(str(err)) from None
+            raise _for_python(err) from None
 
     def dataframe(self, source: str | int | Path | Iterable[np.ndarray], name: str | None = None, fps: float | None = None) -> pd.DataFrame:
         """A whole video as a DataFrame with the mood log's columns: one row per face per frame, one empty row per frame without."""
@@ -236,10 +272,14 @@ class EmotionMonitor:
             for result in self.results(source, fps):
                 rows += rows_for(result, label, len(self.classes))
         except UserError as err:
-            raise BadInput(str(err)) from None
+            raise _for_python(err) from None
         table = pd.DataFrame(rows, columns=columns_for(self.classes))
         for column in INTEGER_COLUMNS:
             table[column] = table[column].astype("Int64")
+        # the same dtypes whether or not any frame has a face (a column of None alone would be `object`)
+        for column in ["confidence", *(f"p_{c}" for c in self.classes)]:
+            table[column] = table[column].astype("float64")
+        table["label"] = table["label"].astype(pd.Series(["text"]).dtype)  # pandas' own dtype for text (str in pandas 3)
         return table
 
     def draw(

@@ -144,3 +144,66 @@ def test_the_docs_example_script_runs(tmp_path, videos_dir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "grin.mp4: 78 frames, 1 face(s)" in proc.stdout and re.search(r"face 1: 78 frames over 3\.\d s; happy \d+%", proc.stdout)
     assert len(pd.read_csv(tmp_path / "grin-moods.csv")) == 78
+
+
+def test_one_monitor_shared_by_two_threads_gives_each_thread_its_own_results(videos_dir):
+    import threading
+
+    monitor = EmotionMonitor()
+    face, blank = first_frame(videos_dir / "single_face.mp4"), np.full((256, 256, 3), 128, np.uint8)
+    alone = {"face": monitor.analyze(face), "blank": monitor.analyze(blank)}
+    assert len(alone["face"]) == 1 and alone["blank"] == []
+    capture = cv2.VideoCapture(str(videos_dir / "single_face.mp4"))
+    frames = [capture.read()[1] for _ in range(30)]
+    capture.release()
+    video_alone = list(monitor.video(frames))
+    got: dict = {}
+
+    def pictures(name, image):
+        got[name] = [monitor.analyze(image) for _ in range(20)]
+
+    def video(name):
+        got[name] = list(monitor.video(frames))
+
+    def run_together(*jobs):
+        threads = [threading.Thread(target=target, args=args) for target, *args in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    run_together((pictures, "face", face), (pictures, "blank", blank))
+    assert got["face"] == [alone["face"]] * 20 and got["blank"] == [[]] * 20
+    run_together((video, "video 1"), (video, "video 2"))  # each thread iterates its own video() generator
+    assert [got["video 1"], got["video 2"]] == [video_alone, video_alone]
+
+
+def test_api_messages_name_the_argument_not_the_flag_and_opencv_stays_quiet(monitor, tmp_path, capfd):
+    with pytest.raises(ValueError, match=r"check the path given to source$"):
+        list(monitor.video(tmp_path / "missing.mp4"))
+    with pytest.raises(ValueError, match=r"pass model with a shipped model's name") as model:
+        EmotionMonitor("no-such-model")
+    with pytest.raises(ValueError, match=r"^classes happy,angry: angry is not a class") as classes:
+        EmotionMonitor(classes=["happy", "angry"])
+    capfd.readouterr()
+    with pytest.raises(ValueError, match=r"cannot open camera '7': .* pass source with another index") as camera:
+        list(monitor.video(7))  # a camera index that does not exist
+    assert capfd.readouterr().err == ""  # OpenCV's multi-line warnings about the camera are not printed
+    assert not any("--" in str(e.value) for e in (model, classes, camera))
+
+
+def test_dataframe_dtypes_are_the_same_with_and_without_faces(monitor, videos_dir):
+    with_faces = monitor.dataframe([first_frame(videos_dir / "single_face.mp4")] * 2)
+    without = monitor.dataframe([np.zeros((240, 320, 3), np.uint8)] * 2)
+    assert with_faces["face_id"].notna().all() and without["face_id"].isna().all()
+    assert without.dtypes.to_dict() == with_faces.dtypes.to_dict()
+    assert without["confidence"].dtype == np.float64 and without["p_happy"].dtype == np.float64
+
+
+def test_the_docs_example_scripts_usage_line_matches_its_options():
+    script = ROOT / "docs" / "example.py"
+    usage = script.read_text().split('"""')[1].splitlines()[0]
+    shown = set(re.findall(r"--[a-z-]+", usage))
+    proc = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=60)
+    accepted = set(re.findall(r"--[a-z-]+", proc.stdout.split("\n\n")[0]))  # argparse's usage line: the options it takes
+    assert proc.returncode == 0 and shown and shown <= accepted, (shown, proc.stdout)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from monitor.core.crop import CropRule
 from monitor.core.types import Box
 from monitor.io.pictures import read_gray
-from monitor.vision.detect import HaarDetector
+from monitor.vision.detect import HaarDetector, PictureSearch
+from tests.helpers import SHARED, _need
 
 
 def first_gray(videos_dir) -> np.ndarray:
@@ -99,3 +101,30 @@ def test_refind_frames_a_face_like_a_full_scan(videos_dir):
         diffs.append(abs(near.w - full.w) / full.w + abs(near.x - full.x) / full.w)
     cap.release()
     assert np.mean(diffs) < 0.03 and max(diffs) < 0.06
+
+
+# One-person portraits where the picture search used to give a second face: a chin or cheek inside
+# the face (plain scan), the chin below it (padded), a patch across it, a smaller one beside it (rotated).
+PORTRAITS = (
+    "neutral/Colin_Powell_0059.jpg",
+    "anger/Dileep_33.jpg",
+    "happy/Lou_Piniella_0001.jpg",
+    "neutral/Johnny_Tapia_0003.jpg",
+    "neutral/HrithikRoshan_10.jpg",
+)
+
+
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_picture_search_gives_a_portrait_one_face(name):
+    folder = _need(SHARED / "datasets" / "muxspace-photos")
+    assert len(PictureSearch().detect(read_gray(folder / name))) == 1
+
+
+def test_picture_search_keeps_the_faces_of_a_group(videos_dir):
+    """Pedestrians in a street (5 faces): those facing the camera pass the second-face test; one looking down does not."""
+    cap = cv2.VideoCapture(str(videos_dir / "street_multi_face.mp4"))
+    gray = cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2GRAY)
+    cap.release()
+    search = PictureSearch()
+    found = search.detect(gray)
+    assert len(found) >= 4 and set(found) <= set(search.default.detect(gray))

@@ -55,7 +55,7 @@ def parser():
         type=class_bias_arg,
         metavar="CLASS=B,...",
         help="score the model at another operating point than its own (replaces its class bias), to choose one; "
-        "store the chosen one with `python -m train export MODEL --class-bias ...`",
+        f"store the chosen one with `{program('train')} export MODEL --class-bias ...`",
     )
     p.add_argument("--per-class", type=int, metavar="N", help="photos: only the first N pictures of each folder (default: all)")
     p.add_argument("--detect-every", type=int, default=4, help="as for the monitor (default 4)")

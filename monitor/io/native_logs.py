@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 
 VERBOSE = False
@@ -36,23 +37,39 @@ def setup(verbose: bool) -> None:
             cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
+_HIDING = threading.Lock()
+_hidden = {"depth": 0, "saved": None}  # how many callers are inside native_stderr(), and the real stderr meanwhile
+
+
 @contextlib.contextmanager
 def native_stderr() -> Iterator[None]:
-    """Drop what native code writes to stderr meanwhile (not with --verbose); Python's own errors still surface after."""
+    """Drop what native code writes to stderr meanwhile (not with --verbose); Python's own errors still surface after.
+
+    Safe from several threads at once: the first to enter hides stderr and the last to leave
+    restores it (two threads each saving and restoring on their own could leave it hidden for good).
+    """
     if VERBOSE:
         yield
         return
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to hide
-        yield
-        return
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 2)
+    with _HIDING:
+        if _hidden["depth"] == 0:
+            sys.stderr.flush()
+            try:
+                _hidden["saved"] = os.dup(2)
+            except OSError:  # no usable stderr: nothing to hide
+                _hidden["saved"] = None
+            if _hidden["saved"] is not None:
+                with open(os.devnull, "wb") as null:
+                    os.dup2(null.fileno(), 2)
+        _hidden["depth"] += 1
     try:
         yield
     finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _HIDING:
+            _hidden["depth"] -= 1
+            saved = _hidden["saved"]
+            if _hidden["depth"] == 0 and saved is not None:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                _hidden["saved"] = None

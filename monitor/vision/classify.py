@@ -8,6 +8,7 @@ training and evaluation write).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -162,15 +163,17 @@ def _litert_backend(path: Path, threads: int | None):
         raise UserError(f"{path}: not a valid TFLite model ({str(err).splitlines()[0][:80]}); retrain or restore the file") from None
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     state = {"n": None}
+    one_at_a_time = threading.Lock()  # the interpreter is not reentrant: a resize during another thread's invoke fails
 
     def run(x: np.ndarray) -> np.ndarray:
-        if state["n"] != len(x):
-            interp.resize_tensor_input(inp["index"], x.shape)
-            interp.allocate_tensors()
-            state["n"] = len(x)
-        interp.set_tensor(inp["index"], x)
-        interp.invoke()
-        return interp.get_tensor(out["index"]).copy()
+        with one_at_a_time:
+            if state["n"] != len(x):
+                interp.resize_tensor_input(inp["index"], x.shape)
+                interp.allocate_tensors()
+                state["n"] = len(x)
+            interp.set_tensor(inp["index"], x)
+            interp.invoke()
+            return interp.get_tensor(out["index"]).copy()
 
     return run
 

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from monitor import program
 from monitor.core.crop import CropRule
 from monitor.core.errors import UserError
 
@@ -53,19 +54,19 @@ def resolve(path: str | Path | None, prefer: str = ".tflite") -> Path:
                 if suffix != prefer and prefer == ".tflite":
                     print(
                         f"note: {path} has no model.tflite; running model.keras through TensorFlow (slower start, more memory). "
-                        f"`python -m train export {path} --calibrate` or retraining writes one",
+                        f"`{program('train')} export {path} --calibrate` or retraining writes one",
                         file=sys.stderr,
                     )
                 return path / f"model{suffix}"
-        raise UserError(f"{path}: no model.tflite or model.keras in this folder; train one with `python -m train DATA_DIR --out {path}`")
+        raise UserError(f"{path}: no model.tflite or model.keras in this folder; train one with `{program('train')} DATA_DIR --out {path}`")
     if not path.is_file():
         names = ", ".join(shipped_models())
         raise UserError(
             f"{path}: model file not found; pass --model with a shipped model's name ({names}), "
-            "a .tflite/.keras file or a folder from `python -m train`"
+            f"a .tflite/.keras file or a folder from `{program('train')}`"
         )
     if path.suffix not in (".tflite", ".keras"):
-        raise UserError(f"{path}: not a model file (.tflite or .keras); pass --model with a model file or a folder from `python -m train`")
+        raise UserError(f"{path}: not a model file (.tflite or .keras); pass --model with a model file or a folder from `{program('train')}`")
     return path
 
 
@@ -77,7 +78,7 @@ def read_metadata(model_path: Path) -> dict:
         if len(meta["classes"]) < 2:
             raise ValueError("fewer than 2 classes")
     except FileNotFoundError:
-        raise UserError(f"{meta_path}: missing; keep the metadata.json that `python -m train` wrote beside the model") from None
+        raise UserError(f"{meta_path}: missing; keep the metadata.json that `{program('train')}` wrote beside the model") from None
     except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{meta_path}: not a valid model metadata file ({err}); retrain or restore it") from None
     return meta
