@@ -10,8 +10,8 @@ steps read it, so a key takes effect on the next frame.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor.core.colours import class_colour
@@ -60,21 +60,37 @@ class ViewState:
             self.main_face = ids[(now + 1) % len(ids)]
 
 
-@dataclass
 class MoodStrip:
-    """The followed face's shown labels over the last minute (stream time), and the session's label shares."""
+    """The followed face's shown labels over the last minute (stream time), and the session's label shares.
 
-    classes: tuple[str, ...]
-    seconds: float = STRIP_SECONDS
-    history: deque = field(default_factory=deque)  # (stream time, label or None)
-    counts: Counter = field(default_factory=Counter)
+    Moments are kept in growing arrays (times, label codes; 0 = no face), so drawing reads them
+    without copying a minute of history each frame.
+    """
+
+    def __init__(self, classes: tuple[str, ...], seconds: float = STRIP_SECONDS) -> None:
+        import numpy as np
+
+        self.classes, self.seconds = tuple(classes), seconds
+        self.counts: Counter = Counter()
+        self._times = np.empty(1024, float)
+        self._codes = np.empty(1024, np.int64)
+        self._n = 0
 
     def add(self, t: float, label: str | None) -> None:
-        self.history.append((t, label))
+        import numpy as np
+
         if label is not None:
             self.counts[label] += 1
-        while self.history and self.history[0][0] < t - self.seconds:
-            self.history.popleft()
+        if self._n == len(self._times):  # full: drop what is older than the strip shows, grow if still full
+            keep = self._times[: self._n] >= t - self.seconds
+            kept = int(keep.sum())
+            size = max(len(self._times), 2 * kept)
+            times, codes = np.empty(size, float), np.empty(size, np.int64)
+            times[:kept], codes[:kept] = self._times[: self._n][keep], self._codes[: self._n][keep]
+            self._times, self._codes, self._n = times, codes, kept
+        self._times[self._n] = t
+        self._codes[self._n] = self.classes.index(label) + 1 if label in self.classes else 0
+        self._n += 1
 
     def shares_text(self) -> str:
         total = sum(self.counts.values())
@@ -83,22 +99,26 @@ class MoodStrip:
         return " · ".join(f"{c} {self.counts[c] / total:.0%}".replace("%", " %") for c in self.classes)
 
     def draw(self, image: np.ndarray) -> None:
-        """A band along the bottom: each moment in its label's colour (dark where no face), newest at the right."""
+        """A band along the bottom: each moment in its label's colour (dark where no face), newest at the right.
+
+        Drawn a pixel column at a time from the label shown at that column's moment (one lookup for
+        the whole band), so its cost does not grow with the minute of history it shows.
+        """
         import cv2
+        import numpy as np
 
         h, w = image.shape[:2]
         band = max(8, h // 40)
         top = h - band
-        cv2.rectangle(image, (0, top), (w - 1, h - 1), (30, 30, 30), cv2.FILLED)
-        if self.history:
-            now = self.history[-1][0]
-            items = list(self.history)
-            for (t, label), (t_next, _) in zip(items, items[1:] + [(now, None)]):
-                if label is None:
-                    continue
-                x0 = int(w * (1 - (now - t) / self.seconds))
-                x1 = max(x0 + 1, int(w * (1 - (now - t_next) / self.seconds)))
-                cv2.rectangle(image, (max(0, x0), top), (min(w - 1, x1), h - 1), class_colour(label, self.classes), cv2.FILLED)
+        colours = np.array([(30, 30, 30), *(class_colour(c, self.classes) for c in self.classes)], np.uint8)
+        if self._n:
+            times, codes = self._times[: self._n], self._codes[: self._n]
+            moments = times[-1] - self.seconds * (1 - (np.arange(w) + 0.5) / w)
+            at = np.searchsorted(times, moments, side="right") - 1
+            column = np.where(at >= 0, codes[np.maximum(at, 0)], 0)
+            image[top:h] = colours[column][None, :, :]
+        else:
+            image[top:h] = colours[0]
         scale = max(0.4, min(h, w) / 1000)
         text = self.shares_text()
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
