@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import assert_one_line_error, run_cli
+from tests.helpers import assert_one_line_error, face_like, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +102,14 @@ def test_help_explains_every_option():
     options = ("--out", "--epochs", "--faces", "--seed", "--batch-size", "--patience", "--margin", "--mixup", "--init-from", "--widths")
     for opt in (*options, "--classes", "evaluate"):
         assert opt in proc.stdout
+
+
+def test_evaluate_refuses_other_classes_before_decoding_any_picture(tmp_path):
+    """A folder whose classes are not the model's is refused from its folder names: no picture is read first."""
+    for name in ("angry", "happy"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(30):
+            cv2.imwrite(str(tmp_path / "data" / name / f"{i}.png"), face_like(96, seed=i))
+    proc = run_cli("train", "evaluate", str(tmp_path / "data"), "--model", "happy-neutral-sad")
+    assert_one_line_error(proc, "angry", "not among the model's classes")
+    assert "reading" not in proc.stderr  # the progress bar of decoding the pictures never started

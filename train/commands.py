@@ -87,15 +87,16 @@ def run_evaluate(argv: list[str]) -> int:
     from monitor.vision.classify import load_classifier
     from train.data import votes
     from train.data.scan import progress, scan
-    from train.evaluate import format_report, metrics_of, mistakes, predict_split, restricted
+    from train.evaluate import check_classes, format_report, metrics_of, mistakes, predict_split, restricted
 
-    kind, _ = layout.detect_layout(args.data_dir, args.classes)
+    kind, data_classes = layout.detect_layout(args.data_dir, args.classes)
     if args.errors:
         check_writable(args.errors.parent, "--errors path")
     classifier = load_classifier(args.model, prefer=".keras").with_class_bias(args.class_bias)
     unknown = [c for c in args.classes or [] if c not in classifier.classes]
     if unknown:
         raise UserError(f"--classes: {', '.join(unknown)} not a class of the model {classifier.path} ({', '.join(classifier.classes)})")
+    check_classes(data_classes, list(classifier.classes))  # from the folder names, before every picture is decoded
     split = "all"
     if kind == "split folders":
         split = "test" if (args.data_dir / "test").is_dir() else "val" if (args.data_dir / "val").is_dir() else "train"

@@ -87,6 +87,16 @@ class Predictions:
     no_face: list[tuple[str, int]]  # (path, true class) of pictures in which no face was found
 
 
+def check_classes(data_classes: list[str], model_classes: list[str]) -> None:
+    """The data's classes must be the model's (by name): checked from the folder names, before any picture is decoded."""
+    unknown = [c for c in data_classes if c not in model_classes]
+    if unknown:
+        raise UserError(
+            f"the data's class(es) {', '.join(unknown)} (folders or label.csv columns) are not among the model's classes "
+            f"({', '.join(model_classes)}); leave them out with --classes, rename them, or use another --model"
+        )
+
+
 def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions:
     """Run `classifier` over one split of a scanned folder, one prediction per picture.
 
@@ -96,12 +106,7 @@ def predict_split(classifier, scan, split: str, batch: int = 256) -> Predictions
     from train.data.pipeline import load_crop
 
     model_classes = list(classifier.classes)
-    unknown = [c for c in scan.classes if c not in model_classes]
-    if unknown:
-        raise UserError(
-            f"the data's class(es) {', '.join(unknown)} (folders or label.csv columns) are not among the model's classes "
-            f"({', '.join(model_classes)}); leave them out with --classes, rename them, or use another --model"
-        )
+    check_classes(scan.classes, model_classes)
     to_model = [model_classes.index(c) for c in scan.classes]
     seen: set[str] = set()
     samples = []
