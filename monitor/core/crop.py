@@ -22,7 +22,7 @@ class CropRule:
     The margin is chosen by measurement on real faces (README, "The crop rule"): the Haar
     detector's box on FER-2013's own crops is 0.98 of the crop's side, so FER's framing is the
     bare box, and real videos and photos score best near it. Training jitters the framing
-    around this rule (train/augment.py), so detector noise of a few pixels does not matter.
+    around this rule (train/data/augment.py), so detector noise of a few pixels does not matter.
     """
 
     size: int = 48

@@ -47,7 +47,7 @@ class ModelMetadata:
     format: int | None = None
     classes: tuple[str, ...]
     input: dict | None = None
-    crop_rule: dict[str, float]  # monitor.faces.CropRule's fields
+    crop_rule: dict[str, float]  # monitor.core.crop.CropRule's fields
     faces: str | None = None  # --faces as given: 'auto', or per data folder 'auto,affectnet=detect'
     detector: dict | None = None
     picture_search: tuple[str, ...] | None = None
