@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -94,20 +96,34 @@ def bar_panel(image: np.ndarray, box: Box, classes: int) -> tuple[int, int, int,
     return x, y, width, row
 
 
+@functools.lru_cache(maxsize=64)
+def _bar_template(classes: tuple[str, ...], width: int, row: int) -> tuple[np.ndarray, int, int]:
+    """A face's bar panel without its bars: dark rows with the class names, drawn once per size (text is the costly part)."""
+    panel = np.full((row * len(classes), width, 3), 40, np.uint8)
+    scale = row / 30.0
+    (tw, _), _ = cv2.getTextSize("mmm", FONT, scale, 1)
+    for i, name in enumerate(classes):
+        cv2.putText(panel, name[:3], (1, i * row + row - 3), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    bar_x = tw + 3
+    return panel, bar_x, max(8, width - bar_x)
+
+
 def draw_bars(image: np.ndarray, box: Box, shown) -> None:
     """One bar per class beside the box, as long as its probability, in the class colour; the shown label's bar outlined."""
     k = len(shown.classes)
     x, y, width, row = bar_panel(image, box, k)
-    scale = row / 30.0
-    (tw, _), _ = cv2.getTextSize("mmm", FONT, scale, 1)
-    bar_x, bar_w = x + tw + 3, max(8, width - tw - 3)
+    panel, bar_x, bar_w = _bar_template(tuple(shown.classes), width, row)
+    h, w = image.shape[:2]
+    ph, pw = min(panel.shape[0], h - y), min(panel.shape[1], w - x)
+    if ph <= 0 or pw <= 0:
+        return
+    view = image[y : y + ph, x : x + pw]
+    view[:] = panel[:ph, :pw]
     for i, (name, p) in enumerate(zip(shown.classes, shown.probabilities)):
-        top = y + i * row
-        cv2.rectangle(image, (x, top), (x + width, top + row - 1), (40, 40, 40), cv2.FILLED)
-        cv2.putText(image, name[:3], (x + 1, top + row - 3), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
-        cv2.rectangle(image, (bar_x, top + 2), (bar_x + int(round(p * bar_w)), top + row - 3), class_colour(name, shown.classes), cv2.FILLED)
+        top = i * row
+        view[top + 2 : top + row - 2, bar_x : bar_x + int(round(p * bar_w))] = class_colour(name, shown.classes)
         if i == shown.index:
-            cv2.rectangle(image, (x, top), (x + width, top + row - 1), (255, 255, 255), 1)
+            cv2.rectangle(view, (0, top), (pw - 1, top + row - 1), (255, 255, 255), 1)
 
 
 def draw(image: np.ndarray, result: FrameResult, fps: float | None = None, bars: bool = False) -> np.ndarray:
