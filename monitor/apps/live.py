@@ -60,7 +60,11 @@ def run(args, monitor) -> int:
     tally = FaceTally()
     with MoodLog(log_path, monitor.classes) as log:  # opened first: a bad --log fails before any work
         record_run(log_path, monitor, args.source, args, "live" if live else "batch")
-        sink = VideoSink(args.output, source.fps if live else source.fps / args.stride) if args.output else None  # frames' rate
+        sink = (
+            VideoSink(args.output, source.fps if live else source.fps / args.stride, Path(args.source) if source.kind == "file" else None)
+            if args.output
+            else None
+        )  # frames' rate
         reader = LatestFrameReader(source) if live else None
         bar = progress_bar(source, args) if not live and not args.quiet else None
         stats.bar = bar

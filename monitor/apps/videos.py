@@ -225,7 +225,7 @@ def run_job(job: VideoJob, report: Callable[[str, int], None] | None = None) -> 
         if job.output:
             from monitor.io.video_sink import VideoSink
 
-            sink = VideoSink(Path(job.output), source.fps / s.stride)  # the rate frames come at; each is written at its own time
+            sink = VideoSink(Path(job.output), source.fps / s.stride, Path(job.video))  # the rate frames come at; each is written at its own time
         with MoodLog(partial, monitor.classes) as log:
             drawing = [*([Blur()] if s.blur else []), Annotate(bars=s.bars), Record(sink)] if sink else []
             steps = [LogRows(log, job.video), count, *drawing]

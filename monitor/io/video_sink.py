@@ -40,10 +40,14 @@ class VideoSink:
     as long as its source. `fps` is the rate frames are expected at: how long the last frame
     lasts, and the spacing of frames written without a time.
     A keyframe starts every second of video, which is also how often a fragment reaches the disk.
+    `audio_from`: a video file whose audio track is copied alongside (not re-encoded), interleaved
+    as the frames are written and cut where the video ends; where the container cannot take that
+    codec, the recording is written without sound and a note says so.
     """
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path, fps: float, audio_from: Path | None = None) -> None:
         self.path, self.fps = path, fps if fps and fps > 0 else 30.0
+        self._audio_from, self._audio = audio_from, None
         self._container = self._stream = self._file = None
         self._time_base = Fraction(1) / Fraction(self.fps).limit_denominator(1001) if path.suffix.lower() in CONSTANT_RATE else TIME_BASE
         self._t0: float | None = None
@@ -69,6 +73,8 @@ class VideoSink:
         if codec == "libx264":
             stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "23"}  # no look-ahead: frames leave at once
         self._stream = stream
+        if self._audio_from is not None:
+            self._audio = AudioCopy.open(self._audio_from, self._container, self.path)
 
     def write(self, image: np.ndarray, stream_time_s: float | None = None) -> None:
         """Add a frame at `stream_time_s` (seconds in the source), or one `1/fps` after the previous frame."""
@@ -101,6 +107,8 @@ class VideoSink:
             self._key_pts = pts
         try:
             self._mux(self._stream.encode(frame))
+            if self._audio:
+                self._audio.copy_until(self._t0 + float(pts * self._time_base))
         except OSError as err:
             raise UserError(f"{self.path}: cannot write the video ({err.strerror or err}); free some space or choose another --output") from None
         self._pts = pts
@@ -118,6 +126,10 @@ class VideoSink:
         try:
             if self._stream is not None:
                 self._mux(self._stream.encode(None))  # what the encoder still holds
+            if self._audio:
+                self._audio.copy_until(self._t0 + float(self._pts * self._time_base) + 1 / self.fps)  # as long as the video
+                self._audio.close()
+                self._audio = None
             if self._container is not None:
                 self._container.close()
         finally:
@@ -128,3 +140,71 @@ class VideoSink:
 
 def _muxer(path: Path) -> str:
     return {".m4v": "mp4", ".mkv": "matroska"}.get(path.suffix.lower(), path.suffix.lower().lstrip(".") or "mp4")
+
+
+class AudioCopy:
+    """The audio track of a source file, copied packet by packet into a recording, as far as the video has got.
+
+    Times are the source's, measured as the frames are, from the source's first video frame: a
+    track that starts 2.4 s into the video starts 2.4 s into the recording.
+    """
+
+    def __init__(self, source, in_stream, out_stream, container) -> None:
+        self._source, self._in, self._out, self._container = source, in_stream, out_stream, container
+        self._packets = source.demux(in_stream)
+        self._pending = None
+        video = next(iter(source.streams.video), None)
+        origin = float(video.start_time * video.time_base) if video is not None and video.start_time is not None else 0.0
+        self._offset = round(origin / in_stream.time_base)  # the first video frame's moment in the track's ticks: the recording's 0
+
+    @classmethod
+    def open(cls, source_path: Path, container, target: Path) -> AudioCopy | None:
+        """The copier for the source's first audio track; None when it has none (or the container cannot hold it: noted)."""
+        import av
+
+        try:
+            source = av.open(str(source_path))
+        except (OSError, av.FFmpegError):
+            return None
+        audio = next(iter(source.streams.audio), None)
+        if audio is None:
+            source.close()
+            return None
+        try:
+            out = container.add_stream_from_template(audio)
+        except (ValueError, av.FFmpegError) as err:
+            import sys
+
+            print(f"note: {target}: written without the source's sound ({audio.codec_context.name} cannot go into this file: {err})", file=sys.stderr)
+            source.close()
+            return None
+        return cls(source, audio, out, container)
+
+    def copy_until(self, t: float) -> None:
+        """Mux the source's audio packets that start before `t` (seconds of the source)."""
+        import av
+
+        while True:
+            if self._pending is None:
+                try:
+                    self._pending = next(self._packets)
+                except (StopIteration, av.FFmpegError):
+                    self._packets = iter(())
+                    return
+                if self._pending.pts is None:  # a flush packet: nothing to copy
+                    self._pending = None
+                    continue
+            packet = self._pending
+            if float((packet.pts - self._offset) * packet.time_base) >= t:
+                return
+            self._pending = None
+            if packet.pts < self._offset:
+                continue
+            packet.pts -= self._offset
+            if packet.dts is not None:
+                packet.dts -= self._offset
+            packet.stream = self._out
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        self._source.close()
