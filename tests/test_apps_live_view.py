@@ -27,7 +27,7 @@ def test_the_strip_follows_the_largest_face_and_shows_the_session_shares():
     small, large = Box(10, 10, 40, 40), Box(300, 100, 120, 120)
     for i in range(30):
         view(result(i / 10, face(1, small, "sad"), face(2, large, "happy" if i < 20 else "neutral")))
-    assert strip.shares_text() == "happy 67 % · neutral 33 % · sad 0 %"
+    assert strip.shares_text() == "happy 67%  |  neutral 33%  |  sad 0%"
     image = result(3.0).frame.image
     strip.draw(image)
     bottom = image[-5]
@@ -58,12 +58,12 @@ def test_paused_frames_are_marked_and_the_hint_is_shown_otherwise():
     view = LiveView(ViewState(strip=False), MoodStrip(CLASSES))
     r = result(0.0)
     view(r)
-    hint_area = r.frame.image[400:470, 300:]
-    assert hint_area.any() and HINT
+    hint_area = r.frame.image[380:470, 300:]
+    assert (hint_area == (60, 60, 60)).all(axis=2).any() and HINT  # the key hint, bottom right above the strip
     view.state.paused = True
     r = result(0.1)
     view(r)
-    assert (r.frame.image[:30, 300:] == (0, 0, 200)).all(axis=2).any()  # the red PAUSED mark, top right
+    assert (r.frame.image[380:470, 300:] == (0, 0, 200)).all(axis=2).any()  # the red PAUSED mark where the hint was
 
 
 def test_the_tally_gives_one_line_per_face_with_its_time_and_shares():

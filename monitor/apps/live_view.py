@@ -96,7 +96,7 @@ class MoodStrip:
         total = sum(self.counts.values())
         if not total:
             return "no face yet"
-        return " · ".join(f"{c} {self.counts[c] / total:.0%}".replace("%", " %") for c in self.classes)
+        return "  |  ".join(f"{c} {self.counts[c] / total:.0%}" for c in self.classes)  # ASCII: OpenCV's fonts have no middle dot
 
     def draw(self, image: np.ndarray) -> None:
         """A band along the bottom: each moment in its label's colour (dark where no face), newest at the right.
@@ -143,20 +143,19 @@ class LiveView:
         if self.state.strip:
             self.strip.draw(image)
         if self.state.paused:
-            put_corner(image, "PAUSED (space resumes): nothing is logged", (0, 0, 200), top=True)
+            put_corner(image, "PAUSED (space resumes): nothing is logged", (0, 0, 200))
         elif self.hint:
-            put_corner(image, HINT, (60, 60, 60), top=False)
+            put_corner(image, HINT, (60, 60, 60))
 
 
-def put_corner(image: np.ndarray, text: str, colour, top: bool) -> None:
-    """A line of text in the top-right (or above the strip, right) corner on a filled background."""
+def put_corner(image: np.ndarray, text: str, colour) -> None:
+    """A line of text at the bottom right, above the strip and its shares line (the status line holds the top left)."""
     import cv2
 
     h, w = image.shape[:2]
     scale = max(0.4, min(h, w) / 1000)
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    x = max(0, w - tw - 8)
-    y = th + 6 if top else h - max(8, h // 40) - 6
+    x, y = max(0, w - tw - 8), h - max(8, h // 40) - 2 * (th + base) - 12
     cv2.rectangle(image, (x - 2, y - th - 4), (w - 1, y + base), colour, cv2.FILLED)
     cv2.putText(image, text, (x + 2, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
