@@ -46,11 +46,15 @@ def run(argv: list[str]) -> int:
 
 def monitor_for(args):
     """The Python API's EmotionMonitor for these options: the command line runs the same model, pipelines and rules as scripts."""
-    from monitor.api import EmotionMonitor
+    from monitor.api import EmotionMonitor, for_command_line
+    from monitor.core.errors import BadInput
 
-    return EmotionMonitor(
-        args.model, args.classes, args.min_face, args.smooth, args.detect_every, class_bias=args.class_bias, blur=args.blur, bars=not args.no_bars
-    )
+    try:
+        return EmotionMonitor(
+            args.model, args.classes, args.min_face, args.smooth, args.detect_every, class_bias=args.class_bias, blur=args.blur, bars=not args.no_bars
+        )
+    except BadInput as err:  # the API names arguments; the command line names its options
+        raise for_command_line(err) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,7 +80,14 @@ def _faces_of(result: FrameResult, smoothed: bool) -> tuple[FaceEmotion, ...]:
 
 def _for_python(err: UserError) -> BadInput:
     """The command line's message for Python callers: the argument's name (`source`) instead of its flag (`--source`)."""
-    return BadInput(re.sub(r"(?<![\w-])--(source|model|classes)\b", r"\1", str(err)))
+    translated = BadInput(re.sub(r"(?<![\w-])--(source|model|classes)\b", r"\1", str(err)))
+    translated.command_line = str(err)  # the command line, built on this class, prints its own flags' names
+    return translated
+
+
+def for_command_line(err: BadInput) -> UserError:
+    """An API error as the command line says it: with its options' names (`--model`), as before `_for_python`."""
+    return UserError(getattr(err, "command_line", str(err)))
 
 
 def as_bgr(image, rgb: bool = False, what: str = "image") -> np.ndarray:

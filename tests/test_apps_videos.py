@@ -38,7 +38,7 @@ def test_folder_of_videos_one_log_each_and_failures_reported(recordings, tmp_pat
     logs = tmp_path / "logs"
     proc = run_cli("monitor", "--source", str(recordings), "--log", str(logs), "--jobs", "1")
     assert proc.returncode == 1, proc.stderr  # something failed
-    assert sorted(p.name for p in logs.iterdir() if not p.name.startswith(".")) == ["mood-a.csv", "mood-b.csv"]
+    assert sorted(p.name for p in logs.iterdir() if not p.name.startswith(".")) == ["mood-a.csv", "mood-a.csv.json", "mood-b.csv", "mood-b.csv.json"]  # each log and its sidecar
     assert "broken.mp4: FAILED: cannot open file" in proc.stderr and "error: 1 of 3 videos failed" in proc.stderr
     assert "a.mp4: 72 frames" in proc.stderr  # the per-video lines and the table
     (recordings / "notes.txt").write_text("not a video")  # not named like a video: left out, and said so
@@ -121,7 +121,7 @@ def test_kill_9_mid_folder_then_rerun_completes_every_log_once(tmp_path, videos_
     assert list(logs.glob("*.partial")), "the kill should have caught a video midway"
     assert run_cli("monitor", "--source", str(folder), "--log", str(logs), "--jobs", "2").returncode == 0
     counts = {"mood-frown_then_smile.csv": 250, "mood-glasses_pout_smile.csv": 587, "mood-single_face.csv": 72}
-    assert sorted(p.name for p in logs.iterdir() if not p.name.startswith(".")) == sorted(counts)
+    assert sorted(p.name for p in logs.iterdir() if not p.name.startswith(".")) == sorted([*counts, *(f"{c}.json" for c in counts)])  # with sidecars
     for name, n in counts.items():
         df = rows(logs / name)
         assert not df.duplicated(["frame", "face_id"]).any(), name  # nothing twice

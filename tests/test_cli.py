@@ -40,8 +40,11 @@ def test_batch_video_log_and_output(tmp_path, videos_dir):
     probs = faces[[f"p_{c}" for c in classes]].sum(axis=1)
     assert ((probs - 1).abs() < 0.01).all()
     cap = cv2.VideoCapture(str(out))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
+    decoded = 0
+    while cap.read()[0]:
+        decoded += 1
     cap.release()
+    assert decoded == 72  # every frame recorded (the header's count is an estimate from the duration, sound included)
     assert "72 frames" in proc.stderr and "labels:" in proc.stderr
 
 

@@ -283,7 +283,13 @@ def run(args, videos: list[tuple[Path, int, int]], others: list[Path], root: Pat
         blur=args.blur,
         bars=not args.no_bars,
     )
-    cached_monitor(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
+    from monitor.api import for_command_line
+    from monitor.core.errors import BadInput
+
+    try:
+        cached_monitor(settings)  # a bad --model is one error here, not one per video; jobs run in this process reuse it
+    except BadInput as err:
+        raise for_command_line(err) from None
     client = connect(args.cluster) if args.cluster else None  # Dask and the scheduler checked before any folder is made
     ensure_folder(log_dir, "--log")
     if args.output:
