@@ -104,13 +104,13 @@ def any_script(texts: list[str]) -> Iterator:
     """
     from matplotlib import font_manager
 
-    from monitor.vision.text import as_drawn, bundled_font, runs
+    from monitor.vision.text import BUNDLED_NAME, as_drawn, bundled_font, runs
 
     families = []
     for font in dict.fromkeys(f for t in texts for _, f in runs(t) if f != bundled_font()):
         font_manager.fontManager.addfont(str(font))
         families.append(font_manager.FontProperties(fname=str(font)).get_name())
-    with plt.rc_context({"font.family": ["DejaVu Sans", *families]}), warnings.catch_warnings():
+    with plt.rc_context({"font.family": [BUNDLED_NAME, *families]}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
         yield as_drawn
 

@@ -47,6 +47,7 @@ FONT_DIRS = (
 )
 
 
+@functools.cache
 def bundled_font() -> Path:
     """DejaVu Sans as matplotlib ships it (found from the package, without importing matplotlib's font manager)."""
     import importlib.util
@@ -128,8 +129,7 @@ def text_size(text: str, scale: float, thick: int) -> tuple[tuple[int, int], int
         text = as_drawn(text)
         if not text.isascii():
             alpha, _, top, advance = _rendered(text, _px(scale))
-            cap = -_truetype(bundled_font(), _px(scale)).getbbox("H", anchor="ls")[1]
-            return (advance, max(cap, -top)), max(1, alpha.shape[0] + top)
+            return (advance, max(_cap(_px(scale)), -top)), max(1, alpha.shape[0] + top)
     return cv2.getTextSize(text, HERSHEY, scale, thick)
 
 
@@ -142,6 +142,12 @@ def put_text(image: np.ndarray, text: str, org: tuple[int, int], scale: float, c
             _blend(image, alpha, org[0] + left, org[1] + top, colour)
             return
     cv2.putText(image, text, org, HERSHEY, scale, colour, thick, cv2.LINE_AA)
+
+
+@functools.lru_cache(maxsize=32)
+def _cap(px: int) -> int:
+    """The bundled font's capital height: the least a label's text rises above its baseline, as in the Hershey font."""
+    return -_truetype(bundled_font(), px).getbbox("H", anchor="ls")[1]
 
 
 def _px(scale: float) -> int:
@@ -162,7 +168,7 @@ def _rendered(text: str, px: int) -> tuple[np.ndarray, int, int, int]:
     pen = ImageDraw.Draw(mask)
     for x, (piece, font) in zip(starts, pieces):
         pen.text((x - left, -top), piece, font=font, fill=255, anchor="ls")
-    return np.asarray(mask, np.float32)[..., None] / 255.0, left, top, int(np.ceil(starts[-1]))
+    return np.asarray(mask, np.float32) / 255.0, left, top, int(np.ceil(starts[-1]))
 
 
 def _blend(image: np.ndarray, alpha: np.ndarray, x: int, y: int, colour) -> None:
@@ -171,10 +177,8 @@ def _blend(image: np.ndarray, alpha: np.ndarray, x: int, y: int, colour) -> None
     x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + alpha.shape[1]), min(h, y + alpha.shape[0])
     if x0 >= x1 or y0 >= y1:
         return
-    a = alpha[y0 - y : y1 - y, x0 - x : x1 - x]
+    a = np.ascontiguousarray(alpha[y0 - y : y1 - y, x0 - x : x1 - x])
     region = image[y0:y1, x0:x1]
-    if image.ndim == 2:
-        a, ink = a[..., 0], np.float32(colour[0])
-    else:
-        ink = np.array(colour, np.float32)
-    region[...] = (region * (1 - a) + ink * a + 0.5).astype(image.dtype)
+    ink = np.empty_like(region)
+    ink[...] = colour[0] if image.ndim == 2 else colour
+    region[...] = cv2.blendLinear(ink, np.ascontiguousarray(region), a, 1 - a)

@@ -17,7 +17,7 @@ from monitor.core.errors import UserError
 from monitor.core.types import Box
 from monitor.io.pictures import ImageError, read_gray
 from monitor.vision.detect import PictureSearch
-from monitor.vision.text import bundled_font, escaped, missing, runs
+from monitor.vision.text import BUNDLED_NAME, bundled_font, escaped, missing, runs
 from train.data.layout import VOTE_LAYOUTS, as_dirs, detect_layout
 from train.data.listing import listing, once
 from train.data.samples import Sample, Scan, source_of
@@ -144,7 +144,7 @@ def font_warnings(classes: list[str]) -> list[str]:
     fallbacks = ", ".join(f"{c} as {escaped(c)}" for c in odd)
     here = {font.name for c in odd for _, font in runs(c)} - {bundled_font().name}
     return [
-        f"class name{'s' if len(odd) > 1 else ''} {', '.join(odd)}: letters the bundled font (DejaVu Sans) lacks; "
+        f"class name{'s' if len(odd) > 1 else ''} {', '.join(odd)}: letters the bundled font ({BUNDLED_NAME}) lacks; "
         + (f"{', '.join(sorted(here))} draws them here, elsewhere " if here else "")
         + f"the overlay and plots show {fallbacks}"
     ]
