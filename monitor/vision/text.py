@@ -59,11 +59,17 @@ def bundled_font() -> Path:
 @functools.cache
 def fonts() -> tuple[Path, ...]:
     """The fonts text may be drawn with, best first: the bundled one, then any CJK font of this system."""
+    from fnmatch import fnmatch
+
     found = [bundled_font()]
     for folder in FONT_DIRS:
         root = Path(folder).expanduser()
-        if root.is_dir():
-            found += sorted(p for pattern in CJK_FONT_FILES for p in root.rglob(pattern) if p.suffix.lower() in {".ttf", ".otf", ".ttc"})
+        if root.is_dir():  # one walk of each font folder, on the first label that needs it
+            found += sorted(
+                p
+                for p in root.rglob("*")
+                if p.suffix.lower() in {".ttf", ".otf", ".ttc"} and any(fnmatch(p.name, n) for n in CJK_FONT_FILES)
+            )
     return tuple(dict.fromkeys(found))
 
 
