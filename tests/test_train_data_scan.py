@@ -141,3 +141,59 @@ def test_faces_mode_per_data_folder(tmp_path):
     assert all(x.box is None for x in samples if x.source == "crops")  # taken whole
     assert all(x.box is not None for x in samples if x.source == "wild")  # the detector's box, as the monitor crops
     assert all("/wild/" in path for path, _, _ in s.no_face) and len([x for x in samples if x.source == "wild"]) + len(s.no_face) >= 6
+
+
+def test_the_same_picture_in_two_class_folders_is_left_out_with_one_warning(tmp_path):
+    make_classes(tmp_path, {"happy": 8, "sad": 8})
+    (tmp_path / "sad" / "dup_of_happy.png").write_bytes((tmp_path / "happy" / "003.png").read_bytes())
+    (tmp_path / "happy" / "copy.png").write_bytes((tmp_path / "happy" / "005.png").read_bytes())  # a copy in its own class: kept
+    s = scan(tmp_path, "whole")
+    assert len(s.warnings) == 1
+    assert str(tmp_path / "sad" / "dup_of_happy.png") in s.warnings[0] and str(tmp_path / "happy" / "003.png") in s.warnings[0]
+    assert "keep each picture in one class folder" in s.warnings[0]
+    used = {x.path for xs in s.splits.values() for x in xs}
+    assert not {str(tmp_path / "sad" / "dup_of_happy.png"), str(tmp_path / "happy" / "003.png")} & used
+    assert str(tmp_path / "happy" / "copy.png") in used
+    assert {p for p, _ in s.skipped} == {str(tmp_path / "sad" / "dup_of_happy.png"), str(tmp_path / "happy" / "003.png")}
+
+
+def test_class_names_no_font_has_are_warned_about_once_and_plotted_escaped(tmp_path):
+    import warnings
+
+    from tests.helpers import only_bundled_font
+    from train.export import plot_confusion
+
+    make_classes(tmp_path, {"café": 4, "грусть": 4, "悲しい": 4})
+    with only_bundled_font():
+        s = scan(tmp_path, "whole", fractions=(0.25, 0.0))
+        assert s.warnings == [
+            "class name 悲しい: letters the bundled font (DejaVu Sans) lacks; the overlay and plots show 悲しい as \\u60b2\\u3057\\u3044"
+        ]
+        metrics = {"confusion": {"labels": s.classes, "matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}, "balanced_accuracy": 1.0}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert plot_confusion(metrics, tmp_path, "val (d)").stat().st_size > 0
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+@pytest.mark.slow
+def test_training_on_class_names_in_any_script_plots_them_and_warns_once(tmp_path):
+    """Class folders café, грусть, 悲しい and a picture copied into a second class: the console has two warnings, no 'Glyph missing'."""
+    import json
+
+    from tests.helpers import run_cli
+
+    names = ("café", "грусть", "悲しい")
+    make_classes(tmp_path / "d", dict.fromkeys(names, 8))
+    copy = tmp_path / "d" / "грусть" / "dup_of_café.png"
+    copy.write_bytes((tmp_path / "d" / "café" / "002.png").read_bytes())
+    proc = run_cli("train", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--epochs", "1", "--warmup-epochs", "0", "--widths", "8,16")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "m" / "confusion.png").stat().st_size > 0
+    assert "missing from font" not in proc.stderr and "Glyph" not in proc.stderr, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2, proc.stderr[-2000:]
+    assert "class name 悲しい" in warnings[0] and "\\u60b2\\u3057\\u3044" in warnings[0]
+    assert str(copy) in warnings[1] and str(tmp_path / "d" / "café" / "002.png") in warnings[1]
+    assert json.loads((tmp_path / "m" / "metadata.json").read_text())["classes"] == sorted(names)
+    assert str(copy) in (tmp_path / "m" / "bad_files.csv").read_text()

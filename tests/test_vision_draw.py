@@ -80,3 +80,60 @@ def test_eight_classes_have_colours_that_can_be_told_apart():
     colours = [np.array(class_colour(c, classes), float) for c in classes]
     closest = min(np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1 :])
     assert closest > 80  # no two classes share (nearly) one colour
+
+
+def _label(text: str) -> tuple[np.ndarray, tuple]:
+    from monitor.vision.draw import put_label
+
+    img = np.zeros((60, 400, 3), np.uint8)
+    return img, put_label(img, text, 0, 0, (0, 200, 0), 0.8, 2)
+
+
+def _as_opencv_draws(text: str) -> str:
+    """What OpenCV's Hershey font makes of text: a '?' for every UTF-8 byte of a non-ASCII letter."""
+    return "".join(c if c.isascii() else "?" * len(c.encode()) for c in text)
+
+
+@pytest.mark.parametrize("text", ["café 90%  #1", "грусть 90%  #1", "悲しい 90%  #1"])
+def test_non_ascii_labels_are_drawn_in_their_letters_not_question_marks(text):
+    drawn, rect = _label(text)
+    questions, _ = _label(_as_opencv_draws(text))
+    assert drawn[rect[1] : rect[3], rect[0] : rect[2]].std() > 20  # ink on the label
+    assert not (drawn == questions).all()
+
+
+def test_letters_no_font_has_are_drawn_as_code_points():
+    """A fresh machine has no CJK font: the label reads \\u60b2\\u3057\\u3044 (drawn by OpenCV), never ???."""
+    from monitor.vision.text import as_drawn
+    from tests.helpers import only_bundled_font
+
+    with only_bundled_font():
+        assert as_drawn("悲しい 90%") == "\\u60b2\\u3057\\u3044 90%" and as_drawn("café") == "café"
+        drawn, _ = _label("悲しい 90%  #1")
+    escaped, _ = _label("\\u60b2\\u3057\\u3044 90%  #1")
+    assert (drawn == escaped).all()
+
+
+def test_ascii_labels_are_drawn_by_opencv_exactly_as_before():
+    import cv2
+
+    drawn, (x0, y0, x1, y1) = _label("happy 90%  #1")
+    expected = np.zeros_like(drawn)
+    (tw, th), base = cv2.getTextSize("happy 90%  #1", cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)
+    assert (x1, y1) == (tw + 4, th + base + 4)
+    cv2.rectangle(expected, (0, 0), (x1, y1), (0, 200, 0), cv2.FILLED)
+    cv2.putText(expected, "happy 90%  #1", (2, th + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+    assert (drawn == expected).all()
+
+
+def test_bars_of_a_class_no_font_has_show_its_index():
+    from tests.helpers import only_bundled_font
+
+    def bars(classes):
+        img = np.zeros((240, 320, 3), np.uint8)
+        face = Face(Box(40, 60, 80, 80), 1, Prediction((0.7, 0.3), classes), Prediction((0.7, 0.3), classes))
+        draw(img, FrameResult(Frame(img, 0, 0.0, 0.0), (face,)), bars=True)
+        return img[60:80, 124:240]
+
+    with only_bundled_font():
+        assert (bars(("悲しい", "sad")) == bars(("0", "sad"))).all()

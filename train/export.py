@@ -7,6 +7,8 @@ import csv
 import io
 import os
 import platform
+import warnings
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +96,25 @@ def write_mistakes(rows: list[dict], path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def any_script(texts: list[str]) -> Iterator:
+    """Plot these texts in fonts that have their letters (DejaVu Sans, then any CJK font here), with no 'Glyph missing' warning.
+
+    Yields how to write a text so it can be drawn: itself, or its letters no font has as escaped code points.
+    """
+    from matplotlib import font_manager
+
+    from monitor.vision.text import BUNDLED_NAME, as_drawn, bundled_font, runs
+
+    families = []
+    for font in dict.fromkeys(f for t in texts for _, f in runs(t) if f != bundled_font()):
+        font_manager.fontManager.addfont(str(font))
+        families.append(font_manager.FontProperties(fname=str(font)).get_name())
+    with plt.rc_context({"font.family": [BUNDLED_NAME, *families]}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        yield as_drawn
+
+
 def plot_curves(history: dict, out_dir: Path) -> Path:
     """Loss and accuracy per epoch, train and validation."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -117,6 +138,11 @@ def plot_curves(history: dict, out_dir: Path) -> Path:
 def plot_confusion(metrics: dict, out_dir: Path, title: str) -> Path:
     """Confusion matrix with counts and row-normalised colours."""
     labels, cm = metrics["confusion"]["labels"], np.array(metrics["confusion"]["matrix"])
+    with any_script(labels + [title]) as shown:
+        return _plot_confusion(cm, [shown(c) for c in labels], metrics["balanced_accuracy"], out_dir, shown(title))
+
+
+def _plot_confusion(cm: np.ndarray, labels: list[str], balanced_accuracy: float, out_dir: Path, title: str) -> Path:
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     size = 2.5 + 0.6 * len(labels)
     fig, ax = plt.subplots(figsize=(size, size))
@@ -128,7 +154,7 @@ def plot_confusion(metrics: dict, out_dir: Path, title: str) -> Path:
     for i in range(len(labels)):
         for j in range(len(labels)):
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_title(f"{title}\nbalanced accuracy {metrics['balanced_accuracy']:.3f}")
+    ax.set_title(f"{title}\nbalanced accuracy {balanced_accuracy:.3f}")
     fig.tight_layout()
     path = out_dir / "confusion.png"
     fig.savefig(path, dpi=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -211,9 +212,11 @@ def report_scan(data: Scan) -> None:
         print(f"  {split:<5} {n:>7} faces from {pictures} pictures ({n / max(total, 1):.0%}): {detail}")
     print("  (training counts faces; evaluation scores pictures, the largest face of each)")
     if data.skipped or data.no_face:
-        print(f"  left out: {len(data.skipped)} unreadable/too small, {len(data.no_face)} without a face (listed in bad_files.csv)")
+        print(f"  left out: {len(data.skipped)} unreadable/too small/in two classes, {len(data.no_face)} without a face (listed in bad_files.csv)")
     for reason, n in data.dropped.items():
         print(f"  left out: {n} vote-labelled pictures, {reason}")
+    for warning in data.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     found = data.source_counts()
     if len(found) > 1:
         for source, splits in found.items():

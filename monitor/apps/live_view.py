@@ -107,6 +107,8 @@ class MoodStrip:
         import cv2
         import numpy as np
 
+        from monitor.vision.text import put_text, text_size
+
         h, w = image.shape[:2]
         band = max(8, h // 40)
         top = h - band
@@ -121,10 +123,10 @@ class MoodStrip:
             image[top:h] = colours[0]
         scale = max(0.4, min(h, w) / 1000)
         text = self.shares_text()
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        (tw, th), base = text_size(text, scale, 1)  # class names in any script
         y = top - 4
         cv2.rectangle(image, (0, y - th - base), (tw + 8, y + base), (30, 30, 30), cv2.FILLED)
-        cv2.putText(image, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        put_text(image, text, (4, y), scale, (255, 255, 255), 1)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import numpy as np
 
 from monitor.core.colours import class_colour
 from monitor.core.types import Box, FrameResult
+from monitor.vision.text import as_drawn, put_text, text_size
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -21,18 +22,21 @@ def scale_for(image: np.ndarray) -> tuple[float, int]:
 
 
 def put_label(image: np.ndarray, text: str, x: int, y: int, colour, scale: float, thick: int) -> tuple[int, int, int, int]:
-    """Text on a filled background at (x, y) = its top-left corner, kept inside the image; returns its rectangle."""
+    """Text on a filled background at (x, y) = its top-left corner, kept inside the image; returns its rectangle.
+
+    ASCII is drawn with OpenCV as always; other letters with a font that has them (see monitor.vision.text).
+    """
     x0, y0, x1, y1 = label_rect(image, text, x, y, scale, thick)
     cv2.rectangle(image, (x0, y0), (x1, y1), colour, cv2.FILLED)
-    (_, th), _ = cv2.getTextSize(text, FONT, scale, thick)
+    (_, th), _ = text_size(text, scale, thick)
     ink = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)
-    cv2.putText(image, text, (x0 + 2, y0 + th + 2), FONT, scale, ink, thick, cv2.LINE_AA)
+    put_text(image, text, (x0 + 2, y0 + th + 2), scale, ink, thick)
     return x0, y0, x1, y1
 
 
 def label_rect(image: np.ndarray, text: str, x: int, y: int, scale: float, thick: int) -> tuple[int, int, int, int]:
     """Where `put_label` would draw: (x0, y0, x1, y1), moved inside the image."""
-    (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+    (tw, th), base = text_size(text, scale, thick)
     h, w = image.shape[:2]
     x = min(max(0, x), max(0, w - tw - 4))
     y = min(max(0, y), max(0, h - th - base - 4))
@@ -45,7 +49,7 @@ def _overlaps(a, b) -> bool:
 
 def place_label(image, text, box: Box, scale: float, thick: int, taken: list) -> tuple[int, int]:
     """A spot for a face's label that covers no other label: above the box, below it, or stacked further out."""
-    (_, th), base = cv2.getTextSize(text, FONT, scale, thick)
+    (_, th), base = text_size(text, scale, thick)
     step = th + base + 6
     above, below = box.y - step, box.y + box.h + 2
     candidates = [above, below] + [y for k in range(1, 6) for y in (above - k * step, below + k * step)]
@@ -103,7 +107,8 @@ def _bar_template(classes: tuple[str, ...], width: int, row: int) -> tuple[np.nd
     scale = row / 30.0
     (tw, _), _ = cv2.getTextSize("mmm", FONT, scale, 1)
     for i, name in enumerate(classes):
-        cv2.putText(panel, name[:3], (1, i * row + row - 3), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        tag = name[:3] if name.isascii() or as_drawn(name[:3]) == name[:3] else str(i)  # no font has its letters: the class's index
+        put_text(panel, tag, (1, i * row + row - 3), scale, (255, 255, 255), 1)
     bar_x = tw + 3
     return panel, bar_x, max(8, width - bar_x)
 

@@ -32,6 +32,7 @@ class Scan:
     files: int = 0
     dropped: dict[str, int] = field(default_factory=dict)  # vote-labelled pictures left out, by reason
     roots: dict[Path, str] = field(default_factory=dict)  # resolved data folder -> its name (a sample's source)
+    warnings: list[str] = field(default_factory=list)  # what the user should know before training on it, a line each
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Samples per class in each split, for printing and for the metadata."""

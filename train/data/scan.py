@@ -6,6 +6,7 @@ never deleted; the user's folder is only ever read.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from monitor.core.errors import UserError
 from monitor.core.types import Box
 from monitor.io.pictures import ImageError, read_gray
 from monitor.vision.detect import PictureSearch
+from monitor.vision.text import BUNDLED_NAME, bundled_font, escaped, missing, runs
 from train.data.layout import VOTE_LAYOUTS, as_dirs, detect_layout
 from train.data.listing import listing, once
 from train.data.samples import Sample, Scan, source_of
@@ -74,6 +76,8 @@ def scan(
     detector = PictureSearch().detect if set(modes.values()) != {"whole"} else None  # the same thorough search as photo mode
     roots = {d.resolve(): d.resolve().name for d in dirs}
     result = Scan(classes=classes, splits={s: [] for s in listed}, layout=layout, dropped=dropped, roots=roots)
+    result.warnings += font_warnings(classes)
+    copies: dict[bytes, list[tuple[str, int]]] = {}  # a class-folder picture's content -> (path, class) of each copy
     for split, items in listed.items():
         for path, label, *soft in progress(items):
             target = soft[0] if soft else None
@@ -84,11 +88,14 @@ def scan(
             except (ImageError, OSError) as err:
                 result.skipped.append((str(path), str(err)))
                 continue
+            if not soft:  # labelled by its folder: the same content in another class folder contradicts it
+                copies.setdefault(_content(gray), []).append((str(path), label))
             boxes = faces_in(gray, modes.get(source, modes[""]), rule, detector)
             if not boxes:
                 result.no_face.append((str(path), label, split))
             result.splits[split] += [Sample(str(path), label, box, target, source) for box in boxes]
 
+    _leave_out_contradictions(result, copies)
     usable = sum(len(v) for v in result.splits.values())
     if usable == 0 and not (only_split and result.no_face):  # evaluation may legitimately find no face
         raise UserError(
@@ -100,6 +107,47 @@ def scan(
         if missing:
             raise UserError(f"{data_dir}: no usable training picture for class {', '.join(missing)}; add pictures to that folder")
     return result
+
+
+def _content(gray: np.ndarray) -> bytes:
+    """A digest of the decoded picture: identical files (and identical pixels however saved) share it."""
+    return hashlib.blake2b(gray.tobytes(), digest_size=16, key=repr(gray.shape).encode()).digest()
+
+
+def _leave_out_contradictions(result: Scan, copies: dict[bytes, list[tuple[str, int]]]) -> None:
+    """A picture in two class folders teaches the model both classes at once: every copy is left out, listed and warned about once."""
+    torn = [group for group in copies.values() if len({c for _, c in group}) > 1]
+    if not torn:
+        return
+    names, why = result.classes, {}
+    for group in torn:
+        for path, label in group:
+            other, its = next((p, c) for p, c in group if c != label)
+            why[path] = f"the same picture as {other} (class {names[its]})"
+    for split, samples in result.splits.items():
+        result.splits[split] = [s for s in samples if s.path not in why]
+    result.no_face = [n for n in result.no_face if n[0] not in why]
+    result.skipped += list(why.items())
+    (first, label), more = torn[0][0], f" ({len(why)} pictures like this, listed in bad_files.csv)" if len(why) > 2 else ""
+    other, its = next((p, c) for p, c in torn[0] if c != label)
+    result.warnings.append(
+        f"{other}: the same picture as {first} (class {names[label]}), here in class {names[its]}; both left out{more}; "
+        "keep each picture in one class folder"
+    )
+
+
+def font_warnings(classes: list[str]) -> list[str]:
+    """A line when class names have letters the font the project ships lacks: where no other font has them, they are drawn escaped."""
+    odd = [c for c in classes if missing(c)]
+    if not odd:
+        return []
+    fallbacks = ", ".join(f"{c} as {escaped(c)}" for c in odd)
+    here = {font.name for c in odd for _, font in runs(c)} - {bundled_font().name}
+    return [
+        f"class name{'s' if len(odd) > 1 else ''} {', '.join(odd)}: letters the bundled font ({BUNDLED_NAME}) lacks; "
+        + (f"{', '.join(sorted(here))} draws them here, elsewhere " if here else "")
+        + f"the overlay and plots show {fallbacks}"
+    ]
 
 
 def progress(desc: str) -> Callable[[Iterable], Iterable]:
