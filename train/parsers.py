@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from monitor import __version__, program
+from monitor.vision.classify import class_bias_arg
 from train.distribute import PEER_TIMEOUT_S
 
 USAGE_EPILOG = """\
@@ -210,7 +211,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--faces", default="auto", metavar="MODE", help=FACES_HELP)
     p.add_argument(
         "--class-bias",
-        type=class_bias,
+        type=class_bias_arg,
         metavar="CLASS=B,...",
         help="measure the model at another operating point than its own (replaces its class bias; see train export --class-bias)",
     )
@@ -244,7 +245,7 @@ def export_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate", action="store_true", help="fit a temperature on val so confidence is a probability (new runs have one)")
     p.add_argument(
         "--class-bias",
-        type=class_bias,
+        type=class_bias_arg,
         metavar="CLASS=B,...",
         help="the model's operating point: add B to a class's log-probability (e.g. sad=0.5 says sad sooner than neutral); "
         "stored in metadata.json and applied wherever the model is used; CLASS=0 removes it. Choose it on real faces",
@@ -256,16 +257,6 @@ def export_parser() -> argparse.ArgumentParser:
         "bias that maximises their balanced accuracy",
     )
     return add_common(p)
-
-
-def class_bias(text: str) -> dict[str, float]:
-    """--class-bias, parsed as the monitor parses it."""
-    from monitor.vision.classify import parse_class_bias
-
-    try:
-        return parse_class_bias(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def benchmark_parser() -> argparse.ArgumentParser:

@@ -31,18 +31,8 @@ keys in the window:
 """ + "".join(f"  {keys:<8} {what}\n" for keys, what in KEYS)
 
 
-def class_bias_arg(text: str) -> dict[str, float]:
-    """--class-bias as {class: bias}; a bad value is argparse's one-line error saying what to give."""
-    from monitor.vision.classify import parse_class_bias
-
-    try:
-        return parse_class_bias(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def parser() -> argparse.ArgumentParser:
-    from monitor.vision.classify import parse_classes
+    from monitor.vision.classify import class_bias_arg, parse_classes
     from monitor.vision.models import DEFAULT_MODEL, shipped_models
 
     p = argparse.ArgumentParser(

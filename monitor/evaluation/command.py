@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from monitor import program
-from monitor.apps.options import class_bias_arg
 from monitor.core.errors import UserError
 from monitor.evaluation.photos import evaluate_photos, held_out_groups, own_held_out, picture_labeller
 from monitor.evaluation.truth import SHARED
 from monitor.evaluation.videos import evaluate_videos, fer_labeller, with_margin
+from monitor.vision.classify import class_bias_arg
 
 SHARED_TRUTH = SHARED / "videos" / "truth.json"
 

@@ -134,6 +134,16 @@ def parse_class_bias(text: str) -> dict[str, float]:
     return out
 
 
+def class_bias_arg(text: str) -> dict[str, float]:
+    """--class-bias for argparse (the monitor, evaluate, train): a bad value is argparse's one-line error saying what to give."""
+    import argparse
+
+    try:
+        return parse_class_bias(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def bias_factors(meta: dict) -> np.ndarray | None:
     """The model's operating point as factors on its probabilities: e^b per class from `class_bias` (None when there is none).
 
